@@ -1,0 +1,146 @@
+"""The lecture's `cmp` as a pure function: shape, exact, approximate, maxdiff, and a verdict.
+
+The verdict does not use `torch.allclose` alone: correct float32 code that sums in another
+order than autograd differs by ~1e-8 near zero and fails allclose's defaults about 2% of the
+time. Instead the answer is compared with a float64 autograd reference, and each element may be
+off by at most
+
+    tolerance = TOLERANCE_FACTOR * max(max|g32 - g64|, EPS32 * max|g64|)
+
+i.e. a small multiple of autograd's own float32 error on that tensor (or of one float32 ulp of
+the tensor's largest value, whichever is larger). `benchmarks/tolerance_study.py` measures it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .results import ERROR, FAIL, MISSING, PASS, CheckResult
+
+EPS32 = torch.finfo(torch.float32).eps
+TOLERANCE_FACTOR = 16.0
+
+
+@dataclass
+class Answer:
+    """What a student's code left under a gradient's name, as the grader received it.
+
+    kind: "tensor", "none" (None), "missing" (never assigned), "other" (not a tensor),
+    "too_large" or "unreadable" (it could not be sent back).
+    """
+
+    kind: str
+    tensor: torch.Tensor | None = None
+    type_name: str = ""
+    detail: str = ""
+
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def tolerance(ref32: torch.Tensor, ref64: torch.Tensor) -> float:
+    """How far a correct float32 answer may be from the float64 reference, per element."""
+    autograd_error = (ref32.double() - ref64).abs().max().item()
+    scale = ref64.abs().max().item()
+    return TOLERANCE_FACTOR * max(autograd_error, EPS32 * scale)
+
+
+def _not_a_tensor(name: str, answer: Answer, expected: str) -> str:
+    kind = answer.type_name
+    if kind in ("list", "tuple"):
+        return f"d{name} is a Python {kind}, not a torch.Tensor of shape {expected}; build it with torch operations"
+    if kind.startswith("numpy"):
+        return f"d{name} is a {kind}; gradients must be torch tensors of shape {expected} (torch.from_numpy converts)"
+    if kind in ("int", "float", "bool", "complex"):
+        return f"d{name} is a plain number ({kind}); expected a tensor of shape {expected}"
+    return f"d{name} is a {kind}, not a torch.Tensor of shape {expected}"
+
+
+def _nonfinite(name: str, t: torch.Tensor) -> str | None:
+    bad = ~torch.isfinite(t)
+    if not bad.any():
+        return None
+    nans, infs = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
+    first = [int(i) for i in bad.nonzero()[0]]
+    what = " and ".join(x for x in (f"{nans} NaN" if nans else "", f"{infs} inf" if infs else "") if x)
+    return f"d{name} contains {what} (first at {first}): a division by zero or log of zero?"
+
+
+def _factor_hint(answer: torch.Tensor, ref: torch.Tensor, n: int | None) -> str:
+    """Name a constant factor between answer and reference (a missing 1/n, a flipped sign)."""
+    denom = (ref * ref).sum().item()
+    if denom == 0.0:
+        return ""
+    alpha = (answer * ref).sum().item() / denom
+    residual = (answer - alpha * ref).abs().max().item()
+    if residual > 1e-3 * ref.abs().max().item() or abs(alpha) < 1e-12:
+        return ""
+    known = {-1.0: "the sign is flipped"}
+    if n:
+        known.update({
+            float(n): f"a factor of n = {n}: a missing 1/n?", 1.0 / n: f"a factor of 1/n = 1/{n}: an extra 1/n?",
+            n / (n - 1): "a factor of n/(n-1): n-1 where n belongs (or the other way round)?",
+            (n - 1) / n: "a factor of (n-1)/n: n where n-1 belongs (Bessel's correction)?",
+            2.0: "a factor of 2", 0.5: "a factor of 1/2",
+        })
+    for value, text in known.items():
+        if abs(alpha - value) <= 1e-3 * abs(value):
+            return f"; off by {text}"
+    return f"; off by a constant factor of {alpha:.4g}"
+
+
+def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor, n: int | None = None) -> CheckResult:
+    """Grade d<name>: `ref32` is autograd's float32 gradient (what `cmp` uses), `ref64` the float64 one."""
+    expected = fmt_shape(ref32.shape)
+    result = CheckResult(name=name, status=ERROR, expected_shape=list(ref32.shape))
+    if answer.kind in ("none", "missing"):
+        result.status = MISSING
+        result.message = f"d{name} is None: not attempted yet" if answer.kind == "none" else f"d{name} was never assigned"
+        return result
+    if answer.kind != "tensor":
+        result.message = _not_a_tensor(name, answer, expected) if answer.kind == "other" else f"d{name}: {answer.detail}"
+        return result
+    t = answer.tensor
+    result.shape = list(t.shape)
+    if tuple(t.shape) != tuple(ref32.shape):
+        result.status = FAIL
+        hidden = ""
+        try:
+            torch.broadcast_shapes(tuple(t.shape), tuple(ref32.shape))
+            hidden = " (torch.allclose broadcasts, so the lecture's cmp would not notice; check keepdim and sums)"
+        except RuntimeError:
+            pass
+        result.message = f"d{name} has shape {fmt_shape(t.shape)} but {name} has shape {expected}{hidden}"
+        return result
+    if t.dtype != ref32.dtype:
+        result.message = f"d{name} has dtype {t.dtype}, expected {ref32.dtype} like {name}"
+        if not t.is_floating_point():
+            result.message += " (integer tensors cannot hold a gradient: did an operation drop the float type?)"
+        return result
+    result.exact = bool(torch.equal(t, ref32))
+    result.approximate = bool(torch.allclose(t, ref32))
+    result.maxdiff = float((t - ref32).abs().max().item()) if t.numel() else 0.0
+    bad = _nonfinite(name, t)
+    if bad:
+        result.status, result.message = FAIL, bad
+        return result
+    tol = tolerance(ref32, ref64)
+    error = (t.double() - ref64).abs().max().item() if t.numel() else 0.0
+    if error <= tol:
+        result.status = PASS
+        if result.exact:
+            result.message = "exact"
+        elif result.approximate:
+            result.message = f"approximate (maxdiff {result.maxdiff:.3g})"
+        else:
+            result.message = f"within float32 round-off (error {error:.3g} <= tolerance {tol:.3g})"
+        return result
+    result.status = FAIL
+    wrong = int(((t.double() - ref64).abs() > tol).sum())
+    result.message = (
+        f"d{name} differs from autograd by up to {error:.3g} (tolerance {tol:.3g}); "
+        f"{wrong} of {t.numel()} elements are off{_factor_hint(t.double(), ref64, n)}"
+    )
+    return result

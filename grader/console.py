@@ -1,0 +1,44 @@
+"""The terminal view: the lecture's `cmp` lines, coloured verdicts, totals."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+STYLE = {"pass": "bold green", "fail": "bold red", "missing": "dim", "error": "bold yellow",
+         "complete": "bold green", "partial": "bold yellow", "incorrect": "bold red", "not attempted": "dim"}
+
+
+def cmp_line(check) -> str:
+    """`logprobs        | exact: True  | approximate: True  | maxdiff: 0.0`, as the lecture prints it."""
+    exact = "-" if check.exact is None else str(check.exact)
+    approx = "-" if check.approximate is None else str(check.approximate)
+    maxdiff = "-" if check.maxdiff is None else repr(check.maxdiff)
+    return f"{check.name:15s} | exact: {exact:5s} | approximate: {approx:5s} | maxdiff: {maxdiff}"
+
+
+def print_result(result, console: Console | None = None) -> None:
+    """Print a SubmissionResult: per exercise a cmp table with verdicts, then the total."""
+    console = console or Console(highlight=False, soft_wrap=True)
+    if result.error:
+        console.print(f"[bold red]could not grade[/]: {escape(result.error)}")
+    for note in result.notes:
+        console.print(f"[dim]note:[/] {escape(note)}")
+    for ex in result.exercises:
+        style = STYLE.get(ex.status, "")
+        console.print()
+        console.print(f"[bold]Exercise {ex.id}: {escape(ex.title)}[/]  [{style}]{ex.status}[/]  "
+                      f"{ex.score:g}/{ex.max_score:g}" + (f"  [dim]({escape(ex.source)})[/]" if ex.source else ""))
+        if ex.error:
+            console.print(f"  [yellow]your code stopped:[/] {escape(ex.error)}")
+        for note in ex.notes:
+            console.print(f"  [dim]note: {escape(note)}[/]")
+        for line in ex.extra.get("summary", []):
+            console.print(f"  {escape(line)}")
+        for check in ex.checks:
+            st = STYLE.get(check.status, "")
+            console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
+            if check.status != "pass" or "round-off" in check.message:
+                console.print(f"    [dim]{escape(check.message)}[/]")
+    console.print()
+    total_style = "bold green" if result.passed else "bold red"
+    console.print(f"[{total_style}]total: {result.score:g} / {result.max_score:g} ({result.percent:.1f}%)[/]")

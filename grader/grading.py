@@ -1,0 +1,185 @@
+"""Grade a submission: run each exercise in the sandbox, compare with autograd in this process."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import __version__, compare, data, model, wire
+from .exercises import Exercise, get as get_exercise
+from .limits import Limits
+from .results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
+from .sandbox import Outcome, Sandbox
+from .submission import ExerciseCode, SubmissionError, load_submission
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
+
+
+@dataclass
+class Options:
+    """How to grade: which variants, which limits, how many points (a rubric fills these)."""
+
+    variants: tuple = (model.PUBLIC, *model.HIDDEN)  # public first; a check must pass on all
+    limits: Limits = field(default_factory=Limits)
+    points: dict = field(default_factory=dict)  # exercise id -> points per check
+    integrity_zeroes: bool = True  # an exercise whose code calls autograd scores 0
+    ex4: dict = field(default_factory=dict)  # exercise 4's options (steps, full run ...)
+
+
+@dataclass
+class Reference:
+    """Autograd's answers for one variant: held by the parent only, never sent to a child."""
+
+    setup: model.Setup
+    grads32: dict
+    grads64: dict
+
+
+class Grader:
+    """Grades submissions; holds the dataset, autograd's references and a warm sandbox."""
+
+    def __init__(self, names: str | os.PathLike | None = None, options: Options | None = None):
+        self.names = data.names_path(names)
+        self.options = options or Options()
+        self.ds = data.load(self.names)
+        self.sandbox = Sandbox(self.names)
+        self._references: dict = {}
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    def reference(self, variant: model.Variant) -> Reference:
+        """Autograd's float32 and float64 gradients for `variant` (cached)."""
+        if variant not in self._references:
+            s = model.setup(self.ds, variant)
+            self._references[variant] = Reference(s, model.autograd_gradients(s), model.autograd_gradients(s, torch.float64))
+        return self._references[variant]
+
+    def grade(self, paths, exercise: int | None = None) -> SubmissionResult:
+        """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults."""
+        result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
+        found: dict[int, ExerciseCode] = {}
+        for path in expand(paths):
+            try:
+                sub = load_submission(path, exercise)
+            except SubmissionError as exc:
+                result.notes.append(str(exc))
+                continue
+            result.notes.extend(sub.notes)
+            for ex_id, code in sub.exercises.items():
+                if ex_id in found:
+                    result.notes.append(f"exercise {ex_id} appears in {found[ex_id].source} and {code.source}; the last one counts")
+                found[ex_id] = code
+        if not found:
+            result.error = "; ".join(result.notes) or "no exercise found"
+        for ex_id in sorted(found):
+            if exercise is None or ex_id == exercise:
+                result.exercises.append(self.grade_exercise(found[ex_id]))
+        return result
+
+    def grade_exercise(self, code: ExerciseCode) -> ExerciseResult:
+        """Grade one exercise's code on every variant."""
+        ex = get_exercise(code.exercise)
+        if ex.id == 4:
+            from .training_check import grade_training
+
+            return grade_training(self, code)
+        result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),
+                                attempted=code.attempted)
+        per_variant = []
+        for variant in self.options.variants:
+            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits)
+            per_variant.append((variant, self.check_outcome(ex, outcome, variant, code)))
+            result.seconds += outcome.seconds
+            if variant is self.options.variants[0]:
+                result.output = outcome.output + ("\n[output truncated]" if outcome.output_truncated else "")
+                result.error = describe_failure(outcome, code)
+                if outcome.error and outcome.error.get("integrity"):
+                    result.extra["integrity"] = result.error
+        result.checks = merge_variants(per_variant)
+        self.score(ex, result)
+        return result
+
+    def check_outcome(self, ex: Exercise, outcome: Outcome, variant: model.Variant, code: ExerciseCode) -> list[CheckResult]:
+        """Compare what one run sent back with autograd's gradients for that variant."""
+        ref = self.reference(variant)
+        received = wire.answers(outcome.tensors, outcome.meta, ex.graded)
+        stopped = describe_failure(outcome, code)
+        checks = []
+        for name in ex.graded:
+            check = compare.compare(name, received[name], ref.grads32[name], ref.grads64[name], variant.batch_size)
+            if check.status == MISSING and stopped and received[name].kind == "missing":
+                check.status, check.message = ERROR, f"d{name} was never assigned: {stopped}"
+            elif check.status != PASS and stopped:
+                check.message += f" (on this run your code stopped at {stopped})"
+            check.variant = variant.name
+            checks.append(check)
+        return checks
+
+    def score(self, ex: Exercise, result: ExerciseResult) -> None:
+        """Points per check; an integrity flag zeroes the exercise when the options say so."""
+        points = float(self.options.points.get(ex.id, ex.points))
+        zero = bool(result.extra.get("integrity")) and self.options.integrity_zeroes
+        for check in result.checks:
+            check.max_score = points
+            check.score = points if check.status == PASS and not zero else 0.0
+
+
+def describe_failure(outcome: Outcome, code: ExerciseCode) -> str:
+    """One sentence for why the student's code did not finish, with cell and line; '' if it did."""
+    if outcome.stopped:
+        return outcome.stopped
+    err = outcome.error
+    if not err:
+        return ""
+    where = code.locate(err["lineno"]) if isinstance(err.get("lineno"), int) else "somewhere in your code"
+    return f"{where}: {err.get('message', 'an error')}"
+
+
+def merge_variants(per_variant: list) -> list[CheckResult]:
+    """A check passes only if it passes on every variant; a hidden failure is reported without its values."""
+    public_variant, public = per_variant[0]
+    merged = []
+    for i, check in enumerate(public):
+        final = check
+        if check.status == PASS:
+            for variant, checks in per_variant[1:]:
+                hidden = checks[i]
+                if hidden.status != PASS:
+                    final = CheckResult(name=check.name, status=hidden.status, shape=check.shape,
+                                        expected_shape=check.expected_shape, exact=check.exact,
+                                        approximate=check.approximate, maxdiff=check.maxdiff, variant=variant.name,
+                                        message=f"passes the public seed but fails on hidden variant {variant.name} "
+                                                f"({describe_variant(variant)}): {hidden.message}")
+                    break
+        merged.append(final)
+    return merged
+
+
+def describe_variant(variant: model.Variant) -> str:
+    """What is different about a hidden variant, without its seed."""
+    parts = [f"a batch of {variant.batch_size}"]
+    if variant.n_hidden != model.PUBLIC.n_hidden:
+        parts.append(f"{variant.n_hidden} hidden units")
+    if variant.seed != model.PUBLIC.seed:
+        parts.append("another seed")
+    return ", ".join(parts)
+
+
+def expand(paths) -> list[Path]:
+    """Files to grade: each path itself, or the submission files directly inside a folder."""
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.iterdir() if f.suffix in SUBMISSION_SUFFIXES and f.is_file()))
+        else:
+            files.append(p)
+    return files

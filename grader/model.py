@@ -1,0 +1,155 @@
+"""The lecture's MLP at a fixed seed: parameters, the chunked forward pass, autograd's gradients.
+
+Every random draw comes from one torch.Generator (the lecture draws bngain/bnbias from the
+global RNG, which makes its notebook irreproducible; here they come from `g` right after b2).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+SEED = 2147483647
+PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
+# the intermediates of the chunked forward pass, in forward order
+FORWARD_NAMES = (
+    "emb", "embcat", "hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw",
+    "hpreact", "h", "logits", "logit_maxes", "norm_logits", "counts", "counts_sum",
+    "counts_sum_inv", "probs", "logprobs",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of the forward pass; `public` is the lecture's, the others are hidden."""
+
+    name: str = "public"
+    seed: int = SEED
+    batch_size: int = 32
+    n_hidden: int = 64
+    n_embd: int = 10
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PUBLIC = Variant()
+# graded too, so that hard-coded sizes (32, 31, 64) and pasted tensors fail; their seeds stay private
+HIDDEN = (
+    Variant(name="hidden-1", seed=1337, batch_size=17),
+    Variant(name="hidden-2", seed=271828, n_hidden=48),
+)
+
+
+@contextmanager
+def single_thread():
+    """Run torch on one thread, so that every process computes bit-identical forward passes."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def init_parameters(vocab_size: int, block_size: int, variant: Variant, g: torch.Generator) -> dict:
+    """The lecture's initialisation (its scales), all drawn from `g`."""
+    n_embd, n_hidden = variant.n_embd, variant.n_hidden
+    C = torch.randn((vocab_size, n_embd), generator=g)
+    # Layer 1
+    W1 = torch.randn((n_embd * block_size, n_hidden), generator=g) * (5 / 3) / ((n_embd * block_size) ** 0.5)
+    b1 = torch.randn(n_hidden, generator=g) * 0.1  # using b1 just for fun, it's useless because of BN
+    # Layer 2
+    W2 = torch.randn((n_hidden, vocab_size), generator=g) * 0.1
+    b2 = torch.randn(vocab_size, generator=g) * 0.1
+    # BatchNorm parameters
+    bngain = torch.randn((1, n_hidden), generator=g) * 0.1 + 1.0
+    bnbias = torch.randn((1, n_hidden), generator=g) * 0.1
+    return dict(C=C, W1=W1, b1=b1, W2=W2, b2=b2, bngain=bngain, bnbias=bnbias)
+
+
+def forward(p: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
+    """The lecture's chunked forward pass; returns every intermediate and `loss` by its lecture name."""
+    n = Xb.shape[0]
+    emb = p["C"][Xb]  # (n, block_size, n_embd)
+    embcat = emb.view(emb.shape[0], -1)  # (n, block_size * n_embd)
+    # Linear layer 1
+    hprebn = embcat @ p["W1"] + p["b1"]  # (n, n_hidden)
+    # BatchNorm layer
+    bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
+    bndiff = hprebn - bnmeani
+    bndiff2 = bndiff**2
+    bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)  # Bessel's correction (dividing by n-1, not n)
+    bnvar_inv = (bnvar + 1e-5) ** -0.5
+    bnraw = bndiff * bnvar_inv
+    hpreact = p["bngain"] * bnraw + p["bnbias"]
+    # Non-linearity
+    h = torch.tanh(hpreact)
+    # Linear layer 2
+    logits = h @ p["W2"] + p["b2"]  # (n, vocab_size)
+    # cross entropy loss (same as F.cross_entropy(logits, Yb))
+    logit_maxes = logits.max(1, keepdim=True).values
+    norm_logits = logits - logit_maxes  # subtract max for numerical stability
+    counts = norm_logits.exp()
+    counts_sum = counts.sum(1, keepdims=True)
+    counts_sum_inv = counts_sum**-1  # (1.0 / counts_sum) would not be bit exact
+    probs = counts * counts_sum_inv
+    logprobs = probs.log()
+    loss = -logprobs[range(n), Yb].mean()
+    out = {name: value for name, value in locals().items() if name in FORWARD_NAMES}
+    out["loss"] = loss
+    return out
+
+
+@dataclass
+class Setup:
+    """Parameters, the minibatch and the generator after drawing them, for one variant."""
+
+    variant: Variant
+    params: dict
+    ix: torch.Tensor
+    Xb: torch.Tensor
+    Yb: torch.Tensor
+    g: torch.Generator
+
+
+def setup(ds, variant: Variant = PUBLIC) -> Setup:
+    """Draw the parameters then the minibatch from one generator seeded with `variant.seed`."""
+    g = torch.Generator().manual_seed(variant.seed)
+    params = init_parameters(ds.vocab_size, ds.block_size, variant, g)
+    ix = torch.randint(0, ds.Xtr.shape[0], (variant.batch_size,), generator=g)
+    return Setup(variant, params, ix, ds.Xtr[ix], ds.Ytr[ix], g)
+
+
+def forward_values(ds, variant: Variant = PUBLIC) -> tuple[Setup, dict]:
+    """The forward pass without a graph: what a student's code is given."""
+    s = setup(ds, variant)
+    with torch.no_grad(), single_thread():
+        values = forward(s.params, s.Xb, s.Yb)
+    return s, values
+
+
+def autograd_gradients(s: Setup, dtype: torch.dtype = torch.float32) -> dict:
+    """Autograd's gradient of the loss for every parameter and intermediate, computed in `dtype`."""
+    params = {k: v.detach().to(dtype).requires_grad_() for k, v in s.params.items()}
+    with torch.enable_grad(), single_thread():
+        values = forward(params, s.Xb, s.Yb)
+        for t in values.values():
+            if t.requires_grad and t is not values["loss"]:
+                t.retain_grad()
+        values["loss"].backward()
+    grads = {name: t.grad for name, t in values.items() if name != "loss"}
+    grads.update({name: t.grad for name, t in params.items()})
+    return grads
+
+
+def manual_dhpreact(s: Setup, values: dict) -> torch.Tensor:
+    """dhpreact by hand (no autograd): what exercise 3 is given, so it does not depend on exercise 1."""
+    n = s.Xb.shape[0]
+    dlogits = F.softmax(values["logits"], 1)
+    dlogits[range(n), s.Yb] -= 1
+    dlogits /= n
+    dh = dlogits @ s.params["W2"].T
+    return (1.0 - values["h"] ** 2) * dh

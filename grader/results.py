@@ -1,0 +1,122 @@
+"""Results as plain data: one check, one exercise, one submission; `to_dict()` is the JSON schema."""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+
+# a check's status
+PASS, FAIL, MISSING, ERROR = "pass", "fail", "missing", "error"
+# an exercise's status
+COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED = "complete", "partial", "incorrect", "not attempted", "error"
+
+
+@dataclass
+class CheckResult:
+    """One graded tensor, compared with autograd the way the lecture's `cmp` does, plus a verdict."""
+
+    name: str
+    status: str
+    exact: bool | None = None
+    approximate: bool | None = None
+    maxdiff: float | None = None
+    shape: list | None = None
+    expected_shape: list | None = None
+    message: str = ""
+    score: float = 0.0
+    max_score: float = 1.0
+    variant: str = "public"  # the variant the verdict comes from (the first that failed)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ExerciseResult:
+    """One exercise of one submission: its checks, what the student's code printed, what went wrong."""
+
+    id: int
+    title: str
+    checks: list[CheckResult] = field(default_factory=list)
+    attempted: bool = True
+    error: str = ""  # an exception or a limit in the student's code, with its cell/line
+    output: str = ""  # what the student's code printed (truncated)
+    notes: list[str] = field(default_factory=list)
+    source: str = ""
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)  # exercise-specific data (e.g. exercise 4's training)
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.checks)
+
+    @property
+    def status(self) -> str:
+        if not self.attempted:
+            return NOT_ATTEMPTED
+        if self.checks and all(c.passed for c in self.checks):
+            return COMPLETE
+        if any(c.passed for c in self.checks):
+            return PARTIAL
+        return CRASHED if self.error else INCORRECT
+
+    def counts(self) -> dict:
+        out = {PASS: 0, FAIL: 0, MISSING: 0, ERROR: 0}
+        for c in self.checks:
+            out[c.status] = out.get(c.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "score": self.score, "max_score": self.max_score,
+            "status": self.status, "attempted": self.attempted, "error": self.error,
+            "output": self.output, "notes": list(self.notes), "source": self.source,
+            "checks": [c.to_dict() for c in self.checks], **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+@dataclass
+class SubmissionResult:
+    """A whole submission: every exercise graded, with totals."""
+
+    submission: str
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str = ""  # the file could not be read at all
+    grader_version: str = ""
+    timestamp: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def score(self) -> float:
+        return sum(e.score for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_score for e in self.exercises)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    @property
+    def passed(self) -> bool:
+        """True when every graded check passed (the `grade` command's exit 0)."""
+        return not self.error and bool(self.exercises) and all(e.status == COMPLETE for e in self.exercises)
+
+    def exercise(self, id: int) -> ExerciseResult | None:
+        return next((e for e in self.exercises if e.id == id), None)
+
+    def to_dict(self) -> dict:
+        return {
+            "submission": self.submission, "score": self.score, "max_score": self.max_score,
+            "percent": round(self.percent, 2), "passed": self.passed, "error": self.error,
+            "notes": list(self.notes), "grader_version": self.grader_version, "timestamp": self.timestamp,
+            "exercises": [e.to_dict() for e in self.exercises],
+        }

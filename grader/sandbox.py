@@ -1,0 +1,170 @@
+"""The parent's side of running student code: a warm worker process, one forked child per run.
+
+The parent never runs a student's code and never unpickles what a child sends: a run returns
+the child's safetensors frame parsed into plain tensors, its printed output, and how it ended.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import wire
+from .limits import Limits
+from .model import Variant
+
+GRACE_SECONDS = 60.0  # on top of a run's own limit, before the worker itself is presumed stuck
+
+
+class GraderError(Exception):
+    """The grader itself failed (not the student's code)."""
+
+
+@dataclass
+class Outcome:
+    """How one run of a student's code ended, and what it sent back."""
+
+    tensors: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    output: str = ""
+    output_truncated: bool = False
+    seconds: float = 0.0
+    stopped: str = ""  # why the run did not finish normally, said for a student; "" when it did
+
+    @property
+    def error(self) -> dict | None:
+        """The exception in the student's code, as the child described it."""
+        err = self.meta.get("error")
+        return err if isinstance(err, dict) else None
+
+
+def _stopped(header: dict, lim: Limits) -> str:
+    """Name the limit or the way the child ended."""
+    if header.get("timed_out"):
+        return f"stopped after {lim.seconds:g} s: time limit"
+    if header.get("frame_too_large"):
+        return f"stopped: the answer it sent back exceeds {lim.frame_bytes // 2**20} MiB"
+    code = header.get("exit_code", 0)
+    if code < 0:
+        import signal as _signal
+
+        name = _signal.Signals(-code).name if -code in _signal.Signals._value2member_map_ else str(-code)
+        if name == "SIGXCPU":
+            return "stopped: CPU time limit"
+        if name == "SIGXFSZ":
+            return f"stopped: file size limit {lim.file_mb} MiB"
+        return f"the process was killed by {name}" + (" (a crash in native code, e.g. ctypes)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT") else "")
+    if header.get("frame_size", 0) == 0:
+        return f"the process exited (code {code}) before finishing: os._exit or a crash skipped the rest"
+    return ""
+
+
+class Sandbox:
+    """A warm worker that runs student code in isolated children. Use as a context manager."""
+
+    def __init__(self, names: str | os.PathLike):
+        self.names = str(Path(names).resolve())
+        self._proc: subprocess.Popen | None = None
+        self._home = tempfile.mkdtemp(prefix="bpn-worker-")
+        self._stderr = open(Path(self._home) / "worker.log", "w+b")
+        self._requests = 0
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": package_root, "HOME": self._home,
+               "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        self._proc = subprocess.Popen([sys.executable, "-m", "grader.worker"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=self._stderr, cwd=self._home, env=env)
+
+    def warm(self) -> None:
+        """Start the worker and build its dataset now (otherwise the first run pays for it)."""
+        self._call({"warmup": True, "names": self.names}, timeout=300.0)
+
+    def run(self, exercise: int, code: str, variant: Variant, limits: Limits, options: dict | None = None) -> Outcome:
+        """Run one exercise's code on one variant; student failures are data in the Outcome."""
+        request = {"exercise": exercise, "code": code, "variant": variant.to_dict(), "limits": limits.to_dict(),
+                   "names": self.names, "options": options or {}}
+        header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS)
+        out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
+                      seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
+        if frame:
+            try:
+                out.tensors, out.meta = wire.decode(frame, limits.frame_bytes)
+            except wire.FrameError as exc:
+                out.stopped = out.stopped or f"its answer could not be read: {exc}"
+        return out
+
+    def _call(self, request: dict, timeout: float) -> tuple[dict, bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        self._requests += 1
+        request["id"] = self._requests
+        try:
+            self._proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self._proc.stdin.flush()
+            header_line = self._read_until(lambda buf: b"\n" in buf, timeout)
+            line, _, rest = header_line.partition(b"\n")
+            header = json.loads(line)
+            size = int(header.get("frame_size", 0))
+            frame = rest + (self._read_until(lambda buf: len(buf) >= size - len(rest), timeout) if size > len(rest) else b"")
+        except (OSError, ValueError, GraderError) as exc:
+            self._kill()
+            raise GraderError(f"the grading worker failed ({exc}); its log: {self._log_tail()}") from None
+        if "grader_error" in header:
+            raise GraderError(header["grader_error"])
+        return header, frame[:size]
+
+    def _read_until(self, done, timeout: float) -> bytes:
+        """Read the worker's stdout until `done(buffer)`, or fail after `timeout` seconds."""
+        fd = self._proc.stdout.fileno()
+        buf = bytearray()
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while not done(buf):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise GraderError(f"no answer from the worker in {timeout:g} s")
+                if sel.select(timeout=remaining):
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        raise GraderError("the worker exited")
+                    buf.extend(chunk)
+        return bytes(buf)
+
+    def _log_tail(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()[-600:].decode("utf-8", "replace").strip() or "(empty)"
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def close(self) -> None:
+        """Stop the worker."""
+        if self._proc is not None:
+            try:
+                self._proc.stdin.close()
+                self._proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._kill()
+            self._proc = None
+        self._stderr.close()
+        import shutil
+
+        shutil.rmtree(self._home, ignore_errors=True)
