@@ -5,6 +5,7 @@ hand-computed `dhpreact` of exercise 3, runs the code, and describes what each d
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import traceback
 
@@ -60,7 +61,8 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
     for frame, line in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == STUDENT_FILE:
             lineno = line
-    message = f"{type(exc).__name__}: {exc}"
+    text = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
     if isinstance(exc, NameError) and getattr(exc, "name", None) and exc.name not in ns:
         message = f"uses `{exc.name}`, which the lecture's forward pass does not define ({type(exc).__name__})"
     if isinstance(exc, SystemExit):
@@ -71,14 +73,31 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 
-def run_code(code: str, ns: dict) -> dict | None:
-    """Execute the student's code in `ns`; return the error as data, or None."""
+def run_code(code: str, ns: dict) -> tuple[dict | None, list[dict]]:
+    """Execute the student's code in `ns` statement by statement.
+
+    Returns (error, warnings). A failing statement that assigns nothing (a `cmp(...)` or `print`
+    call of the student's own) is a warning and the code goes on; any other failure stops it and
+    is the error. A call of autograd is flagged but does not stop the rest from being graded.
+    """
     try:
-        compiled = compile(code, STUDENT_FILE, "exec")
-        exec(compiled, ns)
-    except BaseException as exc:  # noqa: BLE001 - the student's failure is data, whatever it is
-        return student_error(exc, code, ns)
-    return None
+        tree = ast.parse(code, STUDENT_FILE)
+    except SyntaxError as exc:
+        return student_error(exc, code, ns), []
+    warnings, integrity = [], None
+    for stmt in tree.body:
+        try:
+            exec(compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec"), ns)
+        except BaseException as exc:  # noqa: BLE001 - the student's failure is data, whatever it is
+            err = student_error(exc, code, ns)
+            if err["integrity"]:
+                integrity = integrity or err
+            elif isinstance(stmt, ast.Expr) and isinstance(exc, Exception):
+                err["lineno"] = stmt.lineno  # the call the student wrote, not the inside of their helper
+                warnings.append(err)
+            else:
+                return err, warnings
+    return integrity, warnings
 
 
 def collect(ns: dict, names, max_numel: int) -> tuple[dict, dict]:
@@ -105,8 +124,8 @@ def grade_in_child(request: dict, ds) -> bytes:
     s, values = model.forward_values(ds, variant)
     ns = exercise_namespace(ds, s, values, request["exercise"])
     guards.install()
-    error = run_code(request["code"], ns)
+    error, warnings = run_code(request["code"], ns)
     guards.uninstall()
     graded = get_exercise(request["exercise"]).graded
     tensors, described = collect(ns, graded, request["limits"]["max_numel"])
-    return wire.encode(tensors, {"values": described, "error": error})
+    return wire.encode(tensors, {"values": described, "error": error, "warnings": warnings})

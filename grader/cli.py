@@ -42,15 +42,47 @@ def cli():
     """
 
 
+def build_options(rubric=None, full=False, steps=None, time_limit=None, progress=False):
+    """Options from a rubric file (or the defaults) and the command line's overrides."""
+    import dataclasses
+
+    from .grading import Options
+
+    if rubric:
+        from .rubric import RubricError, load_rubric
+
+        try:
+            options = load_rubric(rubric)
+        except RubricError as exc:
+            raise click.BadParameter(str(exc), param_hint="--rubric") from None
+    else:
+        options = Options()
+    options.ex4 = {**options.ex4, "full": full, "progress": progress}
+    if steps is not None:
+        options.ex4["steps"] = steps
+    if time_limit is not None:
+        options.limits = dataclasses.replace(options.limits, seconds=time_limit)
+        options.ex4["time_limit"] = time_limit
+    return options
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--exercise", "-e", type=click.IntRange(1, 4), default=None,
               help="Grade only this exercise (and read a plain .py file as its code).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the result as JSON here.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write an HTML scorecard here.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False), default=None,
+              help="Write Gradescope's results.json here (always written, even if grading fails).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
+@click.option("--rubric", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A TOML rubric: points, tolerances, variants, limits (defaults: see README).")
+@click.option("--full", is_flag=True, help="Exercise 4: train all 200,000 steps (slow) instead of the quick check.")
+@click.option("--steps", type=click.IntRange(1), default=None, help="Exercise 4: steps of the quick check.")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=None, help="Seconds each run may take.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
 @names_option
-def grade(paths, exercise, json_path, html_path, quiet, names):
+def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, rubric, full, steps, time_limit, quiet, names):
     """Grade one student's work: stub files, a folder of stubs, a notebook, or one cell's code.
 
     Exits 0 when every graded check passes, 1 when any does not.
@@ -59,11 +91,20 @@ def grade(paths, exercise, json_path, html_path, quiet, names):
     Examples:
       backprop-ninja grade exercises/
       backprop-ninja grade my_cell.py --exercise 2 --html scorecard.html --json result.json
+      backprop-ninja grade ex4.py --full --time-limit 3600
     """
     from . import console, report
 
-    with _grader(names) as grader:
-        result = _run(grader, paths, exercise)
+    options = build_options(rubric, full, steps, time_limit, progress=not quiet)
+    try:
+        with _grader(names, options=options) as grader:
+            result = _run(grader, paths, exercise)
+    except click.ClickException as exc:
+        if gradescope_path:  # Gradescope must always get a results.json
+            from .export import write_gradescope_failure
+
+            write_gradescope_failure(exc.format_message(), gradescope_path)
+        raise
     if quiet:
         click.echo(f"{result.score:g}/{result.max_score:g}")
     else:
@@ -72,6 +113,14 @@ def grade(paths, exercise, json_path, html_path, quiet, names):
         report.write_json(result, json_path)
     if html_path:
         report.write_html(result, html_path)
+    if gradescope_path:
+        from .export import write_gradescope
+
+        write_gradescope(result, gradescope_path)
+    if junit_path:
+        from .export import write_junit
+
+        write_junit(result, junit_path)
     sys.exit(0 if result.passed else 1)
 
 

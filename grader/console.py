@@ -5,7 +5,8 @@ from rich.console import Console
 from rich.markup import escape
 
 STYLE = {"pass": "bold green", "fail": "bold red", "missing": "dim", "error": "bold yellow",
-         "complete": "bold green", "partial": "bold yellow", "incorrect": "bold red", "not attempted": "dim"}
+         "complete": "bold green", "partial": "bold yellow", "incorrect": "bold red", "not attempted": "dim",
+         "flagged": "bold magenta"}
 
 
 def cmp_line(check) -> str:
@@ -24,18 +25,20 @@ def print_result(result, console: Console | None = None) -> None:
     for note in result.notes:
         console.print(f"[dim]note:[/] {escape(note)}")
     for ex in result.exercises:
-        style = STYLE.get(ex.status, "")
+        style = STYLE.get(ex.status, "bold")
         console.print()
         console.print(f"[bold]Exercise {ex.id}: {escape(ex.title)}[/]  [{style}]{ex.status}[/]  "
                       f"{ex.score:g}/{ex.max_score:g}" + (f"  [dim]({escape(ex.source)})[/]" if ex.source else ""))
         if ex.error:
             console.print(f"  [yellow]your code stopped:[/] {escape(ex.error)}")
+        for flag in ex.integrity:
+            console.print(f"  [magenta]uses autograd:[/] {escape(flag)}" + ("  [magenta](scores 0)[/]" if ex.zeroed else ""))
         for note in ex.notes:
             console.print(f"  [dim]note: {escape(note)}[/]")
         for line in ex.extra.get("summary", []):
             console.print(f"  {escape(line)}")
         for check in ex.checks:
-            st = STYLE.get(check.status, "")
+            st = STYLE.get(check.status, "bold")
             console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
             if check.status != "pass" or "round-off" in check.message:
                 console.print(f"    [dim]{escape(check.message)}[/]")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, compare, data, model, wire
+from . import __version__, compare, data, model, scan, wire
 from .exercises import Exercise, get as get_exercise
 from .limits import Limits
 from .results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
@@ -100,13 +100,25 @@ class Grader:
             per_variant.append((variant, self.check_outcome(ex, outcome, variant, code)))
             result.seconds += outcome.seconds
             if variant is self.options.variants[0]:
-                result.output = outcome.output + ("\n[output truncated]" if outcome.output_truncated else "")
-                result.error = describe_failure(outcome, code)
-                if outcome.error and outcome.error.get("integrity"):
-                    result.extra["integrity"] = result.error
+                self.describe_run(result, outcome, code)
         result.checks = merge_variants(per_variant)
         self.score(ex, result)
         return result
+
+    def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
+        """What the public run printed, where it stopped, what it skipped, whether it used autograd."""
+        result.output = outcome.output + ("\n[output truncated]" if outcome.output_truncated else "")
+        result.error = describe_failure(outcome, code)
+        for warning in outcome.meta.get("warnings") or []:
+            if isinstance(warning, dict) and isinstance(warning.get("lineno"), int):
+                result.notes.append(f"{code.locate(warning['lineno'])}: {warning.get('message', '')} "
+                                    "(skipped: that line assigns nothing)")
+        found = dict(scan.scan(code.code))
+        if outcome.error and outcome.error.get("integrity"):
+            found[outcome.error.get("lineno")] = outcome.error.get("message", "uses autograd")
+            result.error = ""
+        result.integrity = [f"{code.locate(line)}: {text}" if isinstance(line, int) else text
+                            for line, text in sorted(found.items(), key=lambda kv: kv[0] or 0)]
 
     def check_outcome(self, ex: Exercise, outcome: Outcome, variant: model.Variant, code: ExerciseCode) -> list[CheckResult]:
         """Compare what one run sent back with autograd's gradients for that variant."""
@@ -119,7 +131,7 @@ class Grader:
             if check.status == MISSING and stopped and received[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {stopped}"
             elif check.status != PASS and stopped:
-                check.message += f" (on this run your code stopped at {stopped})"
+                check.message = f"your code stopped at {stopped}; {check.message}"
             check.variant = variant.name
             checks.append(check)
         return checks
@@ -127,7 +139,7 @@ class Grader:
     def score(self, ex: Exercise, result: ExerciseResult) -> None:
         """Points per check; an integrity flag zeroes the exercise when the options say so."""
         points = float(self.options.points.get(ex.id, ex.points))
-        zero = bool(result.extra.get("integrity")) and self.options.integrity_zeroes
+        result.zeroed = zero = bool(result.integrity) and self.options.integrity_zeroes
         for check in result.checks:
             check.max_score = points
             check.score = points if check.status == PASS and not zero else 0.0

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 # a check's status
 PASS, FAIL, MISSING, ERROR = "pass", "fail", "missing", "error"
 # an exercise's status
-COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED = "complete", "partial", "incorrect", "not attempted", "error"
+COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED, FLAGGED = (
+    "complete", "partial", "incorrect", "not attempted", "error", "flagged")
 
 
 @dataclass
@@ -47,6 +48,8 @@ class ExerciseResult:
     notes: list[str] = field(default_factory=list)
     source: str = ""
     seconds: float = 0.0
+    integrity: list[str] = field(default_factory=list)  # uses of autograd found, with cell/line
+    zeroed: bool = False  # the rubric zeroes an exercise with integrity flags, and it has some
     extra: dict = field(default_factory=dict)  # exercise-specific data (e.g. exercise 4's training)
 
     @property
@@ -61,6 +64,8 @@ class ExerciseResult:
     def status(self) -> str:
         if not self.attempted:
             return NOT_ATTEMPTED
+        if self.zeroed:
+            return FLAGGED
         if self.checks and all(c.passed for c in self.checks):
             return COMPLETE
         if any(c.passed for c in self.checks):
@@ -78,6 +83,7 @@ class ExerciseResult:
             "id": self.id, "title": self.title, "score": self.score, "max_score": self.max_score,
             "status": self.status, "attempted": self.attempted, "error": self.error,
             "output": self.output, "notes": list(self.notes), "source": self.source,
+            "integrity": list(self.integrity), "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks], **({"extra": self.extra} if self.extra else {}),
         }
 

@@ -74,6 +74,7 @@ class Sandbox:
         self._home = tempfile.mkdtemp(prefix="bpn-worker-")
         self._stderr = open(Path(self._home) / "worker.log", "w+b")
         self._requests = 0
+        self._buf = bytearray()
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -92,48 +93,72 @@ class Sandbox:
         """Start the worker and build its dataset now (otherwise the first run pays for it)."""
         self._call({"warmup": True, "names": self.names}, timeout=300.0)
 
-    def run(self, exercise: int, code: str, variant: Variant, limits: Limits, options: dict | None = None) -> Outcome:
-        """Run one exercise's code on one variant; student failures are data in the Outcome."""
+    def run(self, exercise: int, code: str, variant: Variant, limits: Limits, options: dict | None = None,
+            on_progress=None) -> Outcome:
+        """Run one exercise's code on one variant; student failures are data in the Outcome.
+
+        `on_progress(record)` receives the child's progress records; Ctrl-C during the run asks the
+        child to stop early and still returns what it measured (a second Ctrl-C raises).
+        """
         request = {"exercise": exercise, "code": code, "variant": variant.to_dict(), "limits": limits.to_dict(),
                    "names": self.names, "options": options or {}}
-        header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS)
+        header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=on_progress)
         out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
+        out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
         if frame:
             try:
-                out.tensors, out.meta = wire.decode(frame, limits.frame_bytes)
+                out.tensors, meta = wire.decode(frame, limits.frame_bytes)
+                out.meta.update(meta)
             except wire.FrameError as exc:
                 out.stopped = out.stopped or f"its answer could not be read: {exc}"
         return out
 
-    def _call(self, request: dict, timeout: float) -> tuple[dict, bytes]:
+    def _send(self, message: dict) -> None:
+        self._proc.stdin.write(json.dumps(message).encode() + b"\n")
+        self._proc.stdin.flush()
+
+    def _call(self, request: dict, timeout: float, on_progress=None) -> tuple[dict, bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         self._requests += 1
         request["id"] = self._requests
+        self._buf = bytearray()
+        interrupted = False
         try:
-            self._proc.stdin.write(json.dumps(request).encode() + b"\n")
-            self._proc.stdin.flush()
-            header_line = self._read_until(lambda buf: b"\n" in buf, timeout)
-            line, _, rest = header_line.partition(b"\n")
-            header = json.loads(line)
+            self._send(request)
+            while True:
+                try:
+                    header = json.loads(self._read_until(lambda b: b"\n" in b, timeout, take_line=True))
+                except KeyboardInterrupt:
+                    if interrupted:
+                        raise
+                    interrupted = True
+                    self._send({"stop": True})
+                    continue
+                if "progress" not in header:
+                    break
+                if on_progress is not None:
+                    on_progress(header["progress"])
             size = int(header.get("frame_size", 0))
-            frame = rest + (self._read_until(lambda buf: len(buf) >= size - len(rest), timeout) if size > len(rest) else b"")
+            frame = self._read_until(lambda b: len(b) >= size, timeout, take=size)
         except (OSError, ValueError, GraderError) as exc:
             self._kill()
             raise GraderError(f"the grading worker failed ({exc}); its log: {self._log_tail()}") from None
+        except KeyboardInterrupt:
+            self._kill()
+            raise
         if "grader_error" in header:
             raise GraderError(header["grader_error"])
-        return header, frame[:size]
+        return header, frame
 
-    def _read_until(self, done, timeout: float) -> bytes:
-        """Read the worker's stdout until `done(buffer)`, or fail after `timeout` seconds."""
+    def _read_until(self, done, timeout: float, take_line: bool = False, take: int = 0) -> bytes:
+        """Read the worker's stdout into the buffer until `done(buffer)`; return a line or `take` bytes."""
         fd = self._proc.stdout.fileno()
-        buf = bytearray()
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while not done(buf):
+            while not done(self._buf):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise GraderError(f"no answer from the worker in {timeout:g} s")
@@ -141,8 +166,14 @@ class Sandbox:
                     chunk = os.read(fd, 1 << 20)
                     if not chunk:
                         raise GraderError("the worker exited")
-                    buf.extend(chunk)
-        return bytes(buf)
+                    self._buf.extend(chunk)
+        if take_line:
+            line, _, rest = bytes(self._buf).partition(b"\n")
+            self._buf = bytearray(rest)
+            return line
+        out = bytes(self._buf[:take])
+        del self._buf[:take]
+        return out
 
     def _log_tail(self) -> str:
         self._stderr.flush()
