@@ -43,8 +43,9 @@ class Grader:
     def __init__(self, names: str | os.PathLike | None = None, options: Options | None = None):
         self.names = data.names_path(names)
         self.options = options or Options()
-        self.ds = data.load(self.names)
         self.sandbox = Sandbox(self.names)
+        self.sandbox.start()  # the worker warms up on the other core while this process builds its dataset
+        self.ds = data.load(self.names)
         self._references: dict = {}
 
     def __enter__(self) -> "Grader":

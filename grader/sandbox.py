@@ -19,7 +19,8 @@ from . import wire
 from .limits import Limits
 from .model import Variant
 
-GRACE_SECONDS = 60.0  # on top of a run's own limit, before the worker itself is presumed stuck
+GRACE_SECONDS = 60.0
+WARMUP_SECONDS = 300.0  # importing torch and building the dataset, on a slow machine  # on top of a run's own limit, before the worker itself is presumed stuck
 
 
 class GraderError(Exception):
@@ -75,6 +76,7 @@ class Sandbox:
         self._stderr = open(Path(self._home) / "worker.log", "w+b")
         self._requests = 0
         self._buf = bytearray()
+        self._warming = False
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -88,9 +90,17 @@ class Sandbox:
                "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         self._proc = subprocess.Popen([sys.executable, "-m", "grader.worker"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._stderr, cwd=self._home, env=env)
+        self._buf = bytearray()
+        self._send({"warmup": True, "names": self.names})  # import torch and build the dataset now
+        self._warming = True
+
+    def start(self) -> None:
+        """Start the worker now; it imports torch and builds its dataset while the caller goes on."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
 
     def warm(self) -> None:
-        """Start the worker and build its dataset now (otherwise the first run pays for it)."""
+        """Start the worker and wait until it is ready."""
         self._call({"warmup": True, "names": self.names}, timeout=300.0)
 
     def run(self, exercise: int, code: str, variant: Variant, limits: Limits, options: dict | None = None,
@@ -119,13 +129,14 @@ class Sandbox:
         self._proc.stdin.flush()
 
     def _call(self, request: dict, timeout: float, on_progress=None) -> tuple[dict, bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._start()
+        self.start()
         self._requests += 1
         request["id"] = self._requests
-        self._buf = bytearray()
         interrupted = False
         try:
+            if self._warming:  # the warm-up answer comes first
+                self._warming = False
+                json.loads(self._read_until(lambda b: b"\n" in b, WARMUP_SECONDS, take_line=True))
             self._send(request)
             while True:
                 try:
@@ -184,17 +195,13 @@ class Sandbox:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                pipe.close()
             self._proc = None
 
     def close(self) -> None:
         """Stop the worker."""
-        if self._proc is not None:
-            try:
-                self._proc.stdin.close()
-                self._proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self._kill()
-            self._proc = None
+        self._kill()  # the worker holds nothing worth a graceful exit; tearing torch down takes ~0.5 s
         self._stderr.close()
         import shutil
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook import (GRADED, LECTURE, Cell, Info, after_forward, analyse, checker_defs, compatible, defines,
-                       detect, headers_of, helper_units, names_read, training_block)
+from .notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
+                       names_read, training_block, writes_of)
 
 EXERCISE_IDS = (1, 2, 3, 4)
-_PY_MARKER = re.compile(r"^#\s*(?:In\s*\[[\d ]*\]\s*:?|%%.*)\s*$")
+_PY_MARKER = re.compile(r"^#\s*(?:In\s*\[[\d ]*\]\s*:?|%%(?:\s.*)?)$")  # not `# %%time`: a commented magic
 _PREFIX = re.compile(r"^ex(?:ercise)?[_-]?([1-4])(?:[_\-.]|$)", re.I)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_HELPER_STMTS = (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign, ast.AnnAssign, ast.AugAssign)
 _NOT_FOUND = ("no cell assigns dlogits, dhprebn, another gradient of the lecture or `grads`, "
               "and no '# Exercise N' header was found")
 
@@ -92,7 +94,8 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
                               "(open and save it in Jupyter to convert it to nbformat 4)")
     try:
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-        cells = [Cell(k, c.get("cell_type", "raw"), c.get("source", "")) for k, c in enumerate(nb.cells, 1)]
+        cells = [Cell(k, c.get("cell_type", "raw"), c.get("source", "").replace("\r\n", "\n"))
+                 for k, c in enumerate(nb.cells, 1)]
     except Exception as exc:  # nbformat's many ways to reject a file: all mean "not a notebook"
         raise SubmissionError(f"{path.name}: not a Jupyter notebook ({type(exc).__name__})") from None
     if not any(c.kind == "code" and c.source.strip() for c in cells):
@@ -129,7 +132,7 @@ def paragraph_cells(text: str) -> list[Cell]:
 
 
 def _where(cell: Cell, line: int) -> str:
-    """'cell 12 line 3' or 'line 40' for a note."""
+    """'cell 12 line 3' (or 'line 40' in a .py file), for notes."""
     number, line = cell.where(line)
     return f"line {line}" if number is None else f"cell {number} line {line}"
 
@@ -145,20 +148,19 @@ def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int
         lines = infos[i].code.split("\n")
         start = after_forward(infos[i]) if ex != 4 else 1
         if start > 1:
-            notes.append(f"{_where(cells[i], 1)}-{start - 1} (forward pass) is left out of exercise {ex}")
+            (number, first), (_, last) = cells[i].where(1), cells[i].where(start - 1)
+            where = f"lines {first}-{last}" if number is None else f"cell {number} lines {first}-{last}"
+            notes.append(f"{where} (the forward pass) are left out of exercise {ex}")
         chosen.update({(i, k): lines[k - 1] for k in range(start, len(lines) + 1)})
     notes += _rewrites(ex, cells, infos, members)
-    _add_helpers(chosen, cells, infos, members + ([loop] if loop is not None else []), loop)
+    _add_helpers(chosen, infos, members + ([loop] if loop is not None else []), loop)
     keys = sorted(chosen)
-    code = "\n".join(chosen[key] for key in keys)
-    line_map = [cells[i].where(k) for i, k in keys]
-    result = ExerciseCode(ex, code + "\n" if code else "", source, line_map, notes, _checkers(infos))
-    try:
-        compile(result.code, "<submission>", "exec")
-    except SyntaxError as exc:
-        where = result.locate(exc.lineno or 0)
-        notes.append(f"exercise {ex} has a syntax error at {where}: {exc.msg}")
-    return result
+    while keys and not chosen[keys[-1]].strip():
+        keys.pop()
+    while keys and not chosen[keys[0]].strip():
+        keys.pop(0)
+    code = "".join(chosen[key] + "\n" for key in keys)
+    return ExerciseCode(ex, code, source, [cells[i].where(k) for i, k in keys], notes, _checkers(infos))
 
 
 def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
@@ -172,40 +174,76 @@ def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[
     return notes
 
 
+def _checker_defs(tree: ast.Module | None) -> list[ast.stmt]:
+    """Top-level functions comparing with autograd's `.grad`: the lecture's cmp, renamed or not."""
+    return [s for s in (tree.body if tree else []) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (s.name == "cmp" or any(getattr(n, "attr", None) == "grad" for n in ast.walk(s)))]
+
+
 def _checkers(infos: dict[int, Info]) -> tuple[str, ...]:
     """The names of every cmp-like function the student defined."""
-    return tuple(sorted({"cmp"} | {d.name for info in infos.values() for d in checker_defs(info.tree)}))
+    return tuple(sorted({"cmp"} | {d.name for info in infos.values() for d in _checker_defs(info.tree)}))
 
 
-def _add_helpers(chosen: dict, cells: list[Cell], infos: dict[int, Info], members: list[int], loop: int | None):
-    """Add the cells (and the loop cell's functions) defining names the exercise code reads but does not define."""
+def _defines(stmt: ast.stmt) -> set[str]:
+    """Names a statement binds at its own level."""
+    if isinstance(stmt, _DEFS):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    return {w.name for w in writes_of(stmt) if w.kind != "update"}
+
+
+def _span(stmt: ast.stmt) -> list[int]:
+    """The lines of a statement, decorators included."""
+    return list(range(min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])]), stmt.end_lineno + 1))
+
+
+def _harmless(stmt: ast.stmt) -> bool:
+    """What a helper cell may hold: definitions, imports, fresh variables, prints."""
+    if isinstance(stmt, ast.Expr):
+        call = stmt.value
+        return isinstance(call, ast.Constant) or isinstance(call, ast.Call) and getattr(call.func, "id", "") in ("print", "display")
+    return isinstance(stmt, _DEFS) or isinstance(stmt, _HELPER_STMTS) and not _defines(stmt) & (LECTURE | ALL_WRITES)
+
+
+def _helper_units(info: Info, whole: bool) -> list[tuple[list[int], set[str], set[str]]]:
+    """(lines, names defined, names read) that a helper cell offers (whole), or each function of a loop cell."""
+    body = [s for s in info.tree.body if s not in _checker_defs(info.tree)]
+    if not whole:
+        return [(_span(s), {s.name}, names_read(s)) for s in body if isinstance(s, _DEFS)]
+    if not all(map(_harmless, info.tree.body)):
+        return []
+    return [([k for s in body for k in _span(s)], {n for s in body for n in _defines(s)}, names_read(ast.Module(body, [])))]
+
+
+def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop: int | None) -> None:
+    """Add earlier cells (and the loop cell's functions) that define names the exercise code reads but never defines."""
+    known = LECTURE | ALL_WRITES | set(dir(builtins)) | set(_checkers(infos))
     text = "\n".join(chosen[key] for key in sorted(chosen))
     try:
         tree = ast.parse(text)
-        needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in defines(s)}
+        needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in _defines(s)} - known
     except SyntaxError:
-        needed = set(re.findall(r"[A-Za-z_]\w*", text))
-    needed -= LECTURE | set(dir(builtins)) | set(_checkers(infos))
+        needed = set(re.findall(r"[A-Za-z_]\w*", text)) - known
     last = max(members, default=-1)
     units = [(i, unit) for i, info in infos.items() if info.tree is not None and (
         i == loop or i < last and i not in members and not info.loop and not info.graded())
-        for unit in helper_units(info, whole=i != loop)]
-    while needed:
-        hits = [(i, unit) for i, unit in units if unit[1] & needed]
-        if not hits:
-            break
-        for i, (lines, defined, reads) in hits:
+        for unit in _helper_units(info, whole=i != loop)]
+    while hits := [(i, unit) for i, unit in units if unit[1] & needed]:
+        for i, unit in hits:
+            lines, defined, reads = unit
             chosen.update({(i, k): infos[i].code.split("\n")[k - 1] for k in lines})
-            units.remove((i, (lines, defined, reads)))
-            needed = (needed - defined) | (reads - LECTURE - set(dir(builtins)))
-        needed -= {n for _, (_, d, _) in hits for n in d}
+            units.remove((i, unit))
+            needed = (needed - defined) | (reads - known)
 
 
-def find_exercises(cells: list[Cell], source: str) -> tuple[dict[int, ExerciseCode], list[str]]:
+def find_exercises(cells: list[Cell], source: str) -> dict[int, ExerciseCode]:
     """Locate each exercise by what the cells do: the names they assign, the headers before them, the loop."""
+    cells = [part for cell in cells for part in _split_at_headers(cell)]
     infos = {i: analyse(c.source) for i, c in enumerate(cells) if c.kind == "code"}
     members: dict[int, list[int]] = {ex: [] for ex in EXERCISE_IDS}
-    loops, seen, context, notes = [], set(), None, []
+    loops, seen, context = [], set(), None
     for i, cell in enumerate(cells):
         if i not in infos:
             found = [n for _, n in headers_of(cell.source, markdown=cell.kind == "markdown")]
@@ -218,23 +256,47 @@ def find_exercises(cells: list[Cell], source: str) -> tuple[dict[int, ExerciseCo
         lead = [n for line, n in info.headers if line <= first]
         here = lead[-1] if lead else info.hint or context
         ex = 4 if info.loop else (here if compatible(here, names) else detect(info)) if names else None
+        if ex == 1 and not lead and detect(info) in (2, 3) and _assigned(names, members[1], infos):
+            ex = detect(info)  # dlogits (dhprebn) afresh after exercise 1 already did: exercise 2 (3)
         if ex:
             (loops if info.loop else members[ex]).append(i)
         seen.update([n for _, n in info.headers] + ([ex] if ex else []))
         context = info.headers[-1][1] if info.headers else info.hint or ex or context
-    if loops:
-        if len(loops) > 1:
-            notes.append("the exercise 4 training loop is in " + ", ".join(_where(cells[i], 1).rsplit(" line", 1)[0]
-                                                                          for i in loops) + "; the last one counts")
-        if members[4]:
-            notes.append("exercise 4 gradients assigned outside the training loop (" +
-                         ", ".join(_where(cells[i], 1) for i in members[4]) + ") are ignored")
+    ex4_notes = []
+    if len(loops) > 1:
+        names = ", ".join(_cell_name(cells[i]) for i in loops)
+        ex4_notes.append(f"the exercise 4 training loop is in {len(loops)} cells ({names}); the last one counts")
+    if loops and members[4]:
+        names = ", ".join(_cell_name(cells[i]) for i in members[4])
+        ex4_notes.append(f"exercise 4 gradients assigned outside the training loop ({names}) are ignored")
         members[4] = []
     exercises = {ex: _build(ex, cells, infos, members[ex], loops[-1] if ex == 4 and loops else None, source)
                  for ex in sorted(seen)}
-    if loops and len(loops) > 1:
-        exercises[4].notes[:0] = notes[:1]
-    return exercises, notes
+    if 4 in exercises:
+        exercises[4].notes[:0] = ex4_notes
+    return exercises
+
+
+def _assigned(names: set[str], members: list[int], infos: dict[int, Info]) -> bool:
+    """Whether one of `names` is already assigned afresh in these cells."""
+    return any(w.name in names and w.kind == "assign" for i in members for w in infos[i].writes)
+
+
+def _split_at_headers(cell: Cell) -> list[Cell]:
+    """A code cell holding several exercises, cut at each '# Exercise N' comment (when every part parses)."""
+    found = headers_of(cell.source) if cell.kind == "code" else []
+    cuts = [line for (_, before), (line, n) in zip(found, found[1:]) if n != before]
+    lines = cell.source.split("\n")
+    parts = [lines[a - 1:b - 1] for a, b in zip([1] + cuts, cuts + [len(lines) + 1])]
+    if not cuts or any(analyse("\n".join(part)).tree is None for part in parts):
+        return [cell]
+    starts = [1] + cuts
+    return [Cell(cell.number, "code", "\n".join(part), cell.offset + a - 1) for a, part in zip(starts, parts)]
+
+
+def _cell_name(cell: Cell) -> str:
+    """'cell 12', or 'the cell at line 40' of a .py export."""
+    return f"cell {cell.number}" if cell.number is not None else f"the cell at line {cell.offset + 1}"
 
 
 def load_submission(path: Path, exercise: int | None = None) -> Submission:
@@ -254,13 +316,13 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
         loop = 0 if ex == 4 and info.loop else None
         code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, path.name)
         return Submission(path, {ex: code}, [])
-    exercises, notes = find_exercises(cells, path.name)
+    exercises = find_exercises(cells, path.name)
     if exercise is not None:
         exercises = {ex: code for ex, code in exercises.items() if ex == exercise}
     if not exercises:
         wanted = f"exercise {exercise}" if exercise else "exercise"
         raise SubmissionError(f"{path.name}: no {wanted} found: {_NOT_FOUND}")
-    return Submission(path, exercises, notes)
+    return Submission(path, exercises, [])
 
 
 def _prefix(path: Path) -> int | None:
