@@ -124,3 +124,11 @@ def test_report_prints_the_totals(dataset):
     assert "false failures: 0" in text and "false passes:   0" in text
     assert "torch.allclose with its defaults alone" in text
     assert "ex4 dC" in text
+
+
+def test_script_exit_status(monkeypatch, capsys, names_path):
+    """The script exits 0 when every verdict is right and 1 when one is not."""
+    assert study.main(["--seeds", "1", "--extra-seeds", "0", "--names", str(names_path)]) == 0
+    monkeypatch.setattr(compare, "TOLERANCE_FACTOR", 1.0)
+    assert study.main(["--seeds", "1", "--extra-seeds", "0", "--names", str(names_path)]) == 1
+    assert "!!" in capsys.readouterr().out
