@@ -26,6 +26,8 @@ class Options:
     points: dict = field(default_factory=dict)  # exercise id -> points per check
     integrity_zeroes: bool = True  # an exercise whose code calls autograd scores 0
     ex4: dict = field(default_factory=dict)  # exercise 4's options (steps, full run ...)
+    check_points: dict = field(default_factory=dict)  # (exercise id, check name) -> points, over `points`
+    tolerance: compare.Tolerance = field(default_factory=compare.Tolerance)  # when an answer passes
 
 
 @dataclass
@@ -97,7 +99,8 @@ class Grader:
                                 attempted=code.attempted)
         per_variant = []
         for variant in self.options.variants:
-            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits)
+            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits,
+                                       options={"checkers": list(code.checkers)})
             per_variant.append((variant, self.check_outcome(ex, outcome, variant, code)))
             result.seconds += outcome.seconds
             if variant is self.options.variants[0]:
@@ -128,7 +131,8 @@ class Grader:
         stopped = describe_failure(outcome, code)
         checks = []
         for name in ex.graded:
-            check = compare.compare(name, received[name], ref.grads32[name], ref.grads64[name], variant.batch_size)
+            check = compare.compare(name, received[name], ref.grads32[name], ref.grads64[name], variant.batch_size,
+                                    self.options.tolerance)
             if check.status == MISSING and stopped and received[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {stopped}"
             elif check.status != PASS and stopped:
@@ -142,8 +146,8 @@ class Grader:
         points = float(self.options.points.get(ex.id, ex.points))
         result.zeroed = zero = bool(result.integrity) and self.options.integrity_zeroes
         for check in result.checks:
-            check.max_score = points
-            check.score = points if check.status == PASS and not zero else 0.0
+            check.max_score = float(self.options.check_points.get((ex.id, check.name), points))
+            check.score = check.max_score if check.status == PASS and not zero else 0.0
 
 
 def describe_failure(outcome: Outcome, code: ExerciseCode) -> str:

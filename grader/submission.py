@@ -302,6 +302,8 @@ def _cell_name(cell: Cell) -> str:
 def load_submission(path: Path, exercise: int | None = None) -> Submission:
     """Read a .py file (a stub, one cell's code, or a notebook exported to .py with `# In[ ]:` or `# %%` cell markers) or an .ipynb.
     `exercise` forces the exercise of a plain .py file. Raises SubmissionError for unreadable files."""
+    if exercise is not None and exercise not in EXERCISE_IDS:
+        raise ValueError(f"there is no exercise {exercise!r}; exercises are 1, 2, 3 and 4")
     path = Path(path)
     text = _read_text(path)
     notebook = path.suffix.lower() == ".ipynb" or (path.suffix.lower() != ".py" and text.lstrip().startswith("{"))
