@@ -20,6 +20,21 @@ from .results import ERROR, FAIL, MISSING, PASS, CheckResult
 
 EPS32 = torch.finfo(torch.float32).eps
 TOLERANCE_FACTOR = 16.0
+POLICIES = ("roundoff", "allclose", "exact")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """When a float32 answer passes (a rubric's [tolerance]).
+
+    "roundoff" (the default, above), "allclose" (the lecture's cmp: torch.allclose with rtol/atol)
+    or "exact" (bit-identical to autograd's float32 gradient).
+    """
+
+    policy: str = "roundoff"
+    factor: float = TOLERANCE_FACTOR  # roundoff: the multiple of autograd's own float32 error
+    rtol: float = 1e-5  # allclose
+    atol: float = 1e-8  # allclose
 
 
 @dataclass
@@ -40,11 +55,11 @@ def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def tolerance(ref32: torch.Tensor, ref64: torch.Tensor) -> float:
+def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float = TOLERANCE_FACTOR) -> float:
     """How far a correct float32 answer may be from the float64 reference, per element."""
     autograd_error = (ref32.double() - ref64).abs().max().item()
     scale = ref64.abs().max().item()
-    return TOLERANCE_FACTOR * max(autograd_error, EPS32 * scale)
+    return factor * max(autograd_error, EPS32 * scale)
 
 
 def _not_a_tensor(name: str, answer: Answer, expected: str) -> str:
@@ -91,8 +106,10 @@ def _factor_hint(answer: torch.Tensor, ref: torch.Tensor, n: int | None) -> str:
     return f"; off by a constant factor of {alpha:.4g}"
 
 
-def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor, n: int | None = None) -> CheckResult:
+def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor, n: int | None = None,
+            policy: Tolerance | None = None) -> CheckResult:
     """Grade d<name>: `ref32` is autograd's float32 gradient (what `cmp` uses), `ref64` the float64 one."""
+    policy = policy or Tolerance()
     expected = fmt_shape(ref32.shape)
     result = CheckResult(name=name, status=ERROR, expected_shape=list(ref32.shape))
     if answer.kind in ("none", "missing"):
@@ -126,8 +143,20 @@ def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor,
     if bad:
         result.status, result.message = FAIL, bad
         return result
-    tol = tolerance(ref32, ref64)
+    tol = tolerance(ref32, ref64, policy.factor)
     error = (t.double() - ref64).abs().max().item() if t.numel() else 0.0
+    if policy.policy == "exact" and not result.exact:
+        result.status = FAIL
+        result.message = f"d{name} is not bit-exact (maxdiff {result.maxdiff:.3g}); this course requires exact gradients"
+        return result
+    if policy.policy == "allclose":
+        if torch.allclose(t, ref32, rtol=policy.rtol, atol=policy.atol):
+            result.status, result.message = PASS, "exact" if result.exact else f"approximate (maxdiff {result.maxdiff:.3g})"
+        else:
+            result.status = FAIL
+            result.message = (f"d{name} is not allclose to autograd (rtol={policy.rtol:g}, atol={policy.atol:g}; "
+                              f"maxdiff {result.maxdiff:.3g}){_factor_hint(t.double(), ref64, n)}")
+        return result
     if error <= tol:
         result.status = PASS
         if result.exact:
