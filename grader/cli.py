@@ -174,3 +174,7 @@ def start(directory, force):
 
 def main():
     cli(prog_name="backprop-ninja")
+
+
+from .cli_batch import register as _register_batch
+_register_batch(cli)

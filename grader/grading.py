@@ -174,21 +174,27 @@ def merge_variants(per_variant: list) -> list[CheckResult]:
                     final = CheckResult(name=check.name, status=hidden.status, shape=check.shape,
                                         expected_shape=check.expected_shape, exact=check.exact,
                                         approximate=check.approximate, maxdiff=check.maxdiff, variant=variant.name,
-                                        message=f"passes the public seed but fails on hidden variant {variant.name} "
-                                                f"({describe_variant(variant)}): {hidden.message}")
+                                        message=f"passes the public seed but fails on {describe_variant(variant)} "
+                                                f"(hidden variant {variant.name}): {hidden.message}")
                     break
         merged.append(final)
     return merged
 
 
 def describe_variant(variant: model.Variant) -> str:
-    """What is different about a hidden variant, without its seed."""
-    parts = [f"a batch of {variant.batch_size}"]
+    """What is different about a hidden variant ('a batch of 17 and another seed'), never its seed."""
+    parts = []
+    if variant.batch_size != model.PUBLIC.batch_size:
+        parts.append(f"a batch of {variant.batch_size}")
     if variant.n_hidden != model.PUBLIC.n_hidden:
         parts.append(f"{variant.n_hidden} hidden units")
+    if variant.n_embd != model.PUBLIC.n_embd:
+        parts.append(f"{variant.n_embd}-dimensional embeddings")
     if variant.seed != model.PUBLIC.seed:
         parts.append("another seed")
-    return ", ".join(parts)
+    if not parts:
+        return "the public sizes"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def expand(paths) -> list[Path]:

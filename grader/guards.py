@@ -1,42 +1,201 @@
-"""Run-time guards inside the child: autograd is off limits to a student's code."""
+"""Run-time guards inside the child: autograd is off limits to a student's code.
+
+`install()` switches grad mode (and forward-mode AD) off and replaces every entry point that
+could give back autograd's answers, wherever torch exposes it, with a refusal that names what
+was called. What stays: everything the lecture's code legitimately uses (torch.no_grad(),
+.data, .clone(), F.one_hot, set_grad_enabled(False) ...). A determined student can still undo
+this from inside the process; the static scan (grader/scan.py) flags such code, see SECURITY.md.
+"""
 from __future__ import annotations
 
+import sys
+
 import torch
+import torch.autograd.forward_ad
+import torch.autograd.functional
+import torch.func
 
 
 class IntegrityError(RuntimeError):
     """The student's code tried to get gradients from autograd."""
 
 
-_saved: dict = {}
+def message(what: str) -> str:
+    """The refusal a student reads."""
+    return (f"{what} is not allowed: the grader compares your hand-written gradients with autograd's, "
+            "so your code must not use autograd (delete that line)")
 
 
-def _blocked(what: str):
+def _refuse(what: str):
     def refuse(*args, **kwargs):
-        raise IntegrityError(
-            f"{what} is not allowed: the grader compares your hand-written gradients with autograd's, "
-            "so your code must not call autograd (delete or comment out that line)"
-        )
+        raise IntegrityError(message(what))
     return refuse
 
 
-_TARGETS = {
-    (torch.Tensor, "backward"): "loss.backward()",
-    (torch.autograd, "backward"): "torch.autograd.backward()",
-    (torch.autograd, "grad"): "torch.autograd.grad()",
-}
+def _refuse_true(what: str, original):
+    """A switch that may be turned off (torch.set_grad_enabled(False) is fine) but not on."""
+    def switch(mode, *args, **kwargs):
+        if mode:
+            raise IntegrityError(message(what))
+        return original(mode, *args, **kwargs)
+    return switch
 
 
-def install() -> None:
-    """Disable grad mode and replace autograd's entry points with a clear refusal."""
+def _targets() -> dict:
+    """Every function or class that runs autograd, by the name a student would write."""
+    fn = torch.func
+    out = {torch.autograd.backward: "torch.autograd.backward()", torch.autograd.grad: "torch.autograd.grad()",
+           torch.autograd.gradcheck: "torch.autograd.gradcheck()", torch.autograd.gradgradcheck: "torch.autograd.gradgradcheck()",
+           torch.autograd.graph._engine_run_backward: "autograd's engine (run_backward)"}
+    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
+        out[getattr(torch.autograd.functional, name)] = f"torch.autograd.functional.{name}()"
+    for name in ("make_dual", "dual_level", "enter_dual_level"):  # unpack_dual stays: printing a tensor calls it
+        out[getattr(torch.autograd.forward_ad, name)] = f"forward-mode autograd (torch.autograd.forward_ad.{name})"
+    for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"):
+        out[getattr(fn, name)] = f"torch.func.{name}()"
+    from torch._functorch import eager_transforms as et
+
+    for name in ("grad_impl", "grad_and_value_impl", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"):
+        if hasattr(et, name):
+            out.setdefault(getattr(et, name), f"torch.func.{name.replace('_impl', '')}()")
+    return out
+
+
+class _RefusingEnableGrad:
+    """Stands in for torch.enable_grad: torch's own modules may still decorate with it when imported
+    lazily (e.g. torch.distributed.fsdp); entering it, or calling what it decorated, is refused."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __enter__(self):
+        raise IntegrityError(message("torch.enable_grad()"))
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def __call__(self, func):
+        def refuse(*args, **kwargs):
+            raise IntegrityError(message("torch.enable_grad()"))
+        return refuse
+
+    def clone(self):
+        return self
+
+
+class _BlockFunctorch:
+    """A meta-path finder that refuses `import functorch` (its transforms are autograd)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "functorch" or fullname.startswith("functorch."):
+            raise IntegrityError(message("import functorch"))
+        return None
+
+
+class _RefusingEngine:
+    """Stands in for autograd's execution engine."""
+
+    def __getattr__(self, name):
+        raise IntegrityError(message(f"autograd's engine ({name})"))
+
+
+_saved: list = []  # (owner, attribute, original or _ABSENT), in the order they were replaced
+_modes: list = []  # grad mode and forward-AD mode before install()
+_ABSENT = object()
+
+
+def _replace(owner, attr: str, value) -> None:
+    _saved.append((owner, attr, owner.__dict__.get(attr, _ABSENT) if isinstance(owner, type) else getattr(owner, attr)))
+    setattr(owner, attr, value)
+
+
+def _torch_modules():
+    for name, module in list(sys.modules.items()):
+        if (name == "torch" or name.startswith("torch.")) and module is not None:
+            yield module
+
+
+def _requires_grad_property():
+    base = torch._C.TensorBase.requires_grad
+
+    def setter(self, value):
+        if value:
+            raise IntegrityError(message("setting .requires_grad = True"))
+        base.__set__(self, value)
+    return property(base.__get__, setter, doc=base.__doc__)
+
+
+def _requires_grad_method():
+    original = torch._C.TensorBase.requires_grad_
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            raise IntegrityError(message(".requires_grad_()"))
+        return original(self, requires_grad)
+    return requires_grad_
+
+
+def install(allow_requires_grad: bool = False) -> None:
+    """Disable grad mode and forward AD, and replace autograd's entry points with a clear refusal.
+
+    `allow_requires_grad`: leave .requires_grad = True alone (exercise 4's setup cell sets it;
+    without grad mode and backward() it builds nothing).
+    """
+    if _saved:
+        return
+    _modes[:] = [torch.is_grad_enabled(), torch._C._is_fwd_grad_enabled()]
     torch.set_grad_enabled(False)
-    for (owner, attr), what in _TARGETS.items():
-        _saved[(owner, attr)] = getattr(owner, attr)
-        setattr(owner, attr, _blocked(what))
+    torch._C._set_fwd_grad_enabled(False)
+    targets = {id(obj): (obj, _refuse(what)) for obj, what in _targets().items()}
+    targets[id(torch.enable_grad)] = (torch.enable_grad, _RefusingEnableGrad)
+    for module in _torch_modules():
+        for attr, value in list(vars(module).items()):
+            if id(value) in targets and value is targets[id(value)][0]:
+                _replace(module, attr, targets[id(value)][1])
+    _replace(torch.Tensor, "backward", _refuse("loss.backward()"))
+    _replace(torch._C, "_set_grad_enabled", _refuse_true("torch._C._set_grad_enabled(True)", torch._C._set_grad_enabled))
+    _replace(torch._C, "_set_fwd_grad_enabled", _refuse_true("forward-mode autograd", torch._C._set_fwd_grad_enabled))
+    _replace(torch._C, "_enter_dual_level", _refuse("forward-mode autograd (dual levels)"))
+    original_switch = torch.set_grad_enabled
+
+    class set_grad_enabled(original_switch):  # noqa: N801 - the name the student wrote
+        def __init__(self, mode: bool) -> None:
+            if mode:
+                raise IntegrityError(message("torch.set_grad_enabled(True)"))
+            super().__init__(mode)
+
+    for module in (torch, torch.autograd, torch.autograd.grad_mode):
+        if getattr(module, "set_grad_enabled", None) is original_switch:
+            _replace(module, "set_grad_enabled", set_grad_enabled)
+    _replace(torch.autograd.variable.Variable, "_execution_engine", _RefusingEngine())
+    if not allow_requires_grad:
+        _replace(torch.Tensor, "requires_grad", _requires_grad_property())
+        _replace(torch.Tensor, "requires_grad_", _requires_grad_method())
+    finder = _BlockFunctorch()
+    sys.meta_path.insert(0, finder)
+    _saved.append((sys.meta_path, finder, _ABSENT))
 
 
 def uninstall() -> None:
-    """Restore what install() replaced (the grader's own code runs after the student's)."""
-    for (owner, attr), original in _saved.items():
-        setattr(owner, attr, original)
-    _saved.clear()
+    """Restore what install() replaced, and the grad modes (the grader's own code runs after the student's)."""
+    while _saved:
+        owner, attr, original = _saved.pop()
+        if owner is sys.meta_path:
+            if attr in sys.meta_path:
+                sys.meta_path.remove(attr)
+        elif original is _ABSENT:
+            try:
+                delattr(owner, attr)
+            except AttributeError:
+                pass
+        else:
+            setattr(owner, attr, original)
+    if _modes:
+        torch.set_grad_enabled(_modes[0])
+        torch._C._set_fwd_grad_enabled(_modes[1])
+        _modes.clear()
+
+
+def installed() -> bool:
+    """True between install() and uninstall()."""
+    return bool(_saved)

@@ -46,24 +46,10 @@ class Outcome:
 
 
 def _stopped(header: dict, lim: Limits) -> str:
-    """Name the limit or the way the child ended."""
-    if header.get("timed_out"):
-        return f"stopped after {lim.seconds:g} s: time limit"
-    if header.get("frame_too_large"):
-        return f"stopped: the answer it sent back exceeds {lim.frame_bytes // 2**20} MiB"
-    code = header.get("exit_code", 0)
-    if code < 0:
-        import signal as _signal
+    """Name the limit or the way the child ended (grader/limits.py words it)."""
+    from .limits import describe
 
-        name = _signal.Signals(-code).name if -code in _signal.Signals._value2member_map_ else str(-code)
-        if name == "SIGXCPU":
-            return "stopped: CPU time limit"
-        if name == "SIGXFSZ":
-            return f"stopped: file size limit {lim.file_mb} MiB"
-        return f"the process was killed by {name}" + (" (a crash in native code, e.g. ctypes)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT") else "")
-    if header.get("frame_size", 0) == 0:
-        return f"the process exited (code {code}) before finishing: os._exit or a crash skipped the rest"
-    return ""
+    return describe(header, lim)
 
 
 class Sandbox:

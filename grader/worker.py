@@ -20,6 +20,7 @@ import torch
 from . import data, limits as limits_mod, progress
 
 CHUNK = 65536
+DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
 
 
 def _read_available(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
@@ -36,9 +37,15 @@ def _read_available(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
     return False, len(chunk) > room
 
 
-def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str) -> None:
-    """In the forked child: isolate, limit, grade, send the frame, exit. Never returns."""
-    code = 0
+def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str, conf) -> None:
+    """In the forked child: isolate, limit, grade, send the frame, exit. Never returns.
+
+    The first byte on the result pipe says the child is confined and about to run the student's
+    code: without it, the grader failed to start the run (an exception), not the student.
+    """
+    from . import isolation
+
+    code, me = 0, os.getpid()
     try:
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -56,25 +63,31 @@ def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str)
         os.environ.update(limits_mod.child_environment(workdir))
         tempfile.tempdir = workdir
         progress.attach(prog_w)
-        limits_mod.apply(request["limits"])
+        limits_mod.apply(request["limits"], own_uid=conf.privileged)
+        isolation.enter(conf, request["limits"]["file_mb"])
         if request["exercise"] == 4:
             from .training import train_in_child as run
         else:
             from .child import grade_in_child as run
+        os.write(res_w, b"\x01")
         frame = run(request, ds)
+        if os.getpid() != me:  # a process the student's code forked: only the child itself answers
+            os._exit(0)
         sys.stdout.flush()
         sys.stderr.flush()
         view = memoryview(frame)
         while view:
             view = view[os.write(res_w, view):]
-    except BaseException:  # noqa: BLE001 - report, then exit without a frame
-        import traceback
-
+    except BaseException as exc:  # noqa: BLE001 - report, then exit without a frame
+        if os.getpid() != me:
+            os._exit(0)
+        code = limits_mod.EXIT_NO_MEMORY if limits_mod.is_memory_error(exc) else limits_mod.EXIT_FAILED
         try:
+            import traceback
+
             os.write(2, ("\n[grader] the run failed: " + traceback.format_exc(limit=3)).encode())
-        except OSError:
+        except BaseException:  # noqa: BLE001 - out of memory even for the message
             pass
-        code = 70
     finally:
         os._exit(code)
 
@@ -83,41 +96,65 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
     """Fork a child for one request, enforce its wall time, collect output and frame.
 
     Progress lines from the child are passed to `emit`; a line on `stop_fd` asks the child to stop.
+    When the child exits, times out or overflows, every process of the run is killed (grader/isolation.py),
+    then the pipes are drained. Raises IsolationError when the child could not even be confined.
     """
+    from . import child, isolation, wire  # noqa: F401 - imported once here, so no child imports them
+
     lim = request["limits"]
     out_r, out_w = os.pipe()
     res_r, res_w = os.pipe()
     prog_r, prog_w = os.pipe()
     workdir = tempfile.mkdtemp(prefix="bpn-run-")
     limits_mod.prepare_workdir(workdir)
+    isolation.become_subreaper()
+    conf = isolation.prepare(workdir, lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
     sys.stdout.flush()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         for fd in (out_r, res_r, prog_r):
             os.close(fd)
-        _child(request, ds, out_w, res_w, prog_w, workdir)
+        _child(request, ds, out_w, res_w, prog_w, workdir, conf)
+    conf.for_pid(pid)
     for fd in (out_w, res_w, prog_w):
         os.close(fd)
     output, frame, prog = bytearray(), bytearray(), bytearray()
-    output_overflow = frame_overflow = timed_out = stop_sent = False
+    output_overflow = frame_overflow = timed_out = stop_sent = exited = False
     sel = selectors.DefaultSelector()
     for fd in (out_r, res_r, prog_r):
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
     sel.register(stop_fd, selectors.EVENT_READ)
+    try:
+        exit_fd = os.pidfd_open(pid)  # readable once the child has exited
+        sel.register(exit_fd, selectors.EVENT_READ)
+    except OSError:
+        exit_fd = None  # an old kernel: poll for the exit instead
     deadline = start + float(lim["seconds"])
     pipes = {out_r, res_r, prog_r}
-    while pipes & set(sel.get_map()):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
+    ended = killed_at = None
+    while pipes & set(sel.get_map()) or not (exited or killed_at is not None):  # closed pipes alone do not end a run
+        now = time.monotonic()
+        if exit_fd is None and not exited:
+            exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        if killed_at is None and (exited or frame_overflow or now >= deadline):
+            timed_out = not exited and not frame_overflow
+            ended = ended or now
+            isolation.kill_all(conf, pid)  # the rest of the run: nothing outlives it
+            killed_at = now
+        if killed_at is not None and now - killed_at > DRAIN_SECONDS:
             break
-        for key, _ in sel.select(timeout=min(remaining, 0.5)):
+        wait = deadline - now if killed_at is None else killed_at + DRAIN_SECONDS - now
+        for key, _ in sel.select(timeout=max(0.0, min(wait, 0.5 if exit_fd is not None else 0.05))):
+            if key.fd == exit_fd:
+                sel.unregister(exit_fd)
+                exited, ended = True, ended or time.monotonic()
+                continue
             if key.fd == stop_fd:
                 sel.unregister(stop_fd)  # a stop line, or the parent is gone: either way, stop
                 os.read(stop_fd, CHUNK)
-                if not stop_sent:
+                if not stop_sent and killed_at is None:
                     stop_sent = True
                     _signal_child(pid)
                 continue
@@ -129,25 +166,38 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
                     emit(line)
             else:
                 is_out = key.fd == out_r
-                eof, over = _read_available(key.fd, output if is_out else frame, lim["output_bytes"] if is_out else lim["frame_bytes"])
+                eof, over = _read_available(key.fd, output if is_out else frame, lim["output_bytes"] if is_out else lim["frame_bytes"] + 1)
                 output_overflow |= over and is_out
                 frame_overflow |= over and not is_out
             if eof:
                 sel.unregister(key.fd)
-        if frame_overflow:
-            break
-    seconds = time.monotonic() - start
-    limits_mod.kill_group(pid)
+    seconds = (ended or time.monotonic()) - start
+    if killed_at is None:
+        isolation.kill_all(conf, pid)
     _, status = os.waitpid(pid, 0)
+    usage = isolation.usage(conf)
+    isolation.cleanup(conf)
     limits_mod.cleanup_workdir(workdir)
-    for fd in (out_r, res_r, prog_r):
+    for fd in (out_r, res_r, prog_r) + ((exit_fd,) if exit_fd is not None else ()):
         os.close(fd)
+    exit_code = os.waitstatus_to_exitcode(status)
+    ready = frame[:1] == b"\x01"
+    del frame[:1]
+    if not ready and not timed_out and not stop_sent:
+        raise isolation.IsolationError(f"the run could not start (exit code {exit_code}): {output[-800:].decode('utf-8', 'replace')}")
     header = {
         "id": request.get("id"), "seconds": round(seconds, 4), "timed_out": timed_out, "stopped_by_user": stop_sent,
-        "exit_code": os.waitstatus_to_exitcode(status), "output": output.decode("utf-8", "replace"),
+        "exit_code": exit_code, "output": output.decode("utf-8", "replace"),
         "output_truncated": output_overflow, "frame_too_large": frame_overflow,
         "frame_size": 0 if (frame_overflow or timed_out) else len(frame),
     }
+    error = None
+    if header["frame_size"]:
+        try:
+            error = wire.decode(bytes(frame), lim["frame_bytes"])[1].get("error")
+        except wire.FrameError:
+            pass
+    header.update(limits_mod.fired(exit_code, error if isinstance(error, dict) else None, usage))
     return header, (b"" if header["frame_size"] == 0 else bytes(frame))
 
 

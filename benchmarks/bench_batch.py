@@ -1,0 +1,133 @@
+"""Benchmark `batch` against executing the same notebooks with nbclient (the way nbgrader and Otter grade).
+
+    python benchmarks/bench_batch.py                       # 100 notebooks, exercises 1-3 and all four
+    python benchmarks/bench_batch.py --n 20 --sample 4     # quicker
+    python benchmarks/bench_batch.py --json figures.json
+
+For each set of exercises it writes N student notebooks (the lecture's answer notebook: cells up to
+exercise 3, or the whole notebook with exercise 4's loop cut to the quick check's steps; one in
+five with a classic mistake), then in the same run:
+
+  batch     run_batch(..., jobs=J): J warm workers, each submission in its own isolated children,
+            hidden variants included; wall time / N, start-up included (amortised).
+  nbclient  J notebooks at a time, each in a fresh kernel (import torch, build the dataset, run
+            every cell), on a sample of the same notebooks; wall time / sample.
+
+Needs `pip install nbclient ipykernel` (not a dependency of the grader). Kernels get
+OMP_NUM_THREADS=1, like the grader's workers, so both use J cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for extra in (ROOT, ROOT / "tests" / "fixtures"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import nbformat  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
+
+import make_fixtures  # noqa: E402  (the lecture's notebook, cell by cell)
+from grader import data  # noqa: E402
+from grader.batch import run_batch  # noqa: E402
+from grader.grading import Options  # noqa: E402
+from grader.training_run import QUICK_STEPS  # noqa: E402
+
+MISTAKES = (  # (cell text, replacement): the lecture's classic slips, one per wrong notebook
+    ("dlogprobs[range(n), Yb] = -1.0/n", "dlogprobs[range(n), Yb] = -1.0"),
+    ("dlogits /= n", "dlogits /= 1"),
+)
+
+
+def notebooks(dest: Path, n: int, with_ex4: bool) -> None:
+    """N student notebooks: the lecture's answers, every fifth with a mistake."""
+    cells = make_fixtures.lecture()
+    if not with_ex4:
+        cells = cells[: make_fixtures.EX4 - 1]
+    dest.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        nb_cells = []
+        for kind, source in cells:
+            if kind == "code":
+                source = source.replace("max_steps = 200000", f"max_steps = {QUICK_STEPS}")
+                if k % 5 == 4:
+                    old, new = MISTAKES[(k // 5) % len(MISTAKES)]
+                    source = source.replace(old, new)
+                nb_cells.append(new_code_cell(source))
+            else:
+                nb_cells.append(new_markdown_cell(source))
+        nb = new_notebook(cells=nb_cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                   "language": "python"}})
+        nbformat.write(nb, dest / f"student{k:03d}.ipynb")
+
+
+def execute(args: tuple) -> float:
+    """Run one notebook in a fresh kernel (nbclient), in `cwd` where names.txt is; its seconds."""
+    path, cwd = args
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+    return time.perf_counter() - start
+
+
+def bench(label: str, with_ex4: bool, n: int, sample: int, jobs: int, names: Path, work: Path) -> dict:
+    folder = work / label
+    notebooks(folder / "in", n, with_ex4)
+    start = time.perf_counter()
+    result = run_batch(folder / "in", folder / "out", names=names, options=Options(), jobs=jobs)
+    batch_s = time.perf_counter() - start
+    if result.failed or result.graded != n:
+        raise SystemExit(f"{label}: the batch did not grade every notebook: {result.failed}")
+    cwd = folder / "kernel"
+    cwd.mkdir()
+    shutil.copyfile(names, cwd / "names.txt")
+    picked = sorted((folder / "in").glob("*.ipynb"))[:sample]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        each = list(pool.map(execute, [(str(p), str(cwd)) for p in picked]))
+    nbclient_s = time.perf_counter() - start
+    row = {"set": label, "n": n, "jobs": jobs, "batch_total_s": round(batch_s, 2),
+           "batch_s_per_submission": round(batch_s / n, 3), "nbclient_sample": len(picked),
+           "nbclient_total_s": round(nbclient_s, 2), "nbclient_s_per_submission": round(nbclient_s / len(picked), 3),
+           "nbclient_s_per_notebook_kernel": round(sum(each) / len(each), 2)}
+    row["ratio"] = round(row["nbclient_s_per_submission"] / row["batch_s_per_submission"], 1)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100, help="submissions per set (default 100)")
+    parser.add_argument("--sample", type=int, default=10, help="notebooks nbclient executes per set (default 10)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallelism of both (default: cores)")
+    parser.add_argument("--sets", default="1-3,1-4", help="1-3, 1-4 or both (default)")
+    parser.add_argument("--names", default=None, help="names.txt (default: $BACKPROP_NINJA_NAMES or the cache)")
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"  # the kernels: one thread each, like the grader's workers
+    names = data.names_path(args.names)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bpn-bench-") as tmp:
+        for label in args.sets.split(","):
+            rows.append(bench(f"exercises {label}", label == "1-4", args.n, min(args.sample, args.n), args.jobs,
+                              names, Path(tmp)))
+            r = rows[-1]
+            print(f"{r['set']}: batch {r['batch_s_per_submission']:.3f} s/submission ({r['n']} in {r['batch_total_s']} s), "
+                  f"nbclient {r['nbclient_s_per_submission']:.2f} s/submission ({r['nbclient_sample']} in "
+                  f"{r['nbclient_total_s']} s), {r['ratio']}x faster", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

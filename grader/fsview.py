@@ -1,0 +1,115 @@
+"""The filesystem a child with a uid of its own sees: Python's files reachable, private places not, no disk.
+
+In a mount namespace of its own (made while the child is still root):
+- each directory other users cannot enter on the way to Python's files (pyenv under /root, mode
+  0700) is covered by an empty tmpfs with only what Python needs bound back (/root/.pyenv), so
+  the child can import the standard library while the rest of /root stays hidden;
+- /tmp, /var/tmp and /dev/shm are covered by small private tmpfs (paths Python needs, e.g. a venv
+  in /tmp, are bound back), and the run's working directory is made inside the new /tmp: what
+  the student writes never reaches the disk, is capped in size, and vanishes with the run.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import itertools
+import os
+import stat
+import sys
+from pathlib import Path
+
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 8192, 16384, 1 << 18
+_CLONE_NEWNS = 0x00020000
+_libc = ctypes.CDLL(None, use_errno=True)
+_labels = itertools.count()
+
+
+def needed_paths() -> list[str]:
+    """What the student's code may have to read: the interpreter, the standard library, sys.path."""
+    paths = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable), *sys.path}
+    return sorted(os.path.realpath(p) for p in paths if p and os.path.isabs(p) and os.path.exists(p))
+
+
+def _blocked(paths: list[str]) -> dict[str, set[str]]:
+    """Directories other users cannot enter on the way to `paths`, with the entries to bind back."""
+    out: dict[str, set[str]] = {}
+    for path in paths:
+        parts = Path(path).parts
+        for depth in range(1, len(parts)):
+            here = os.path.join(*parts[:depth])
+            try:
+                mode = os.stat(here).st_mode
+            except OSError:
+                break
+            if not mode & stat.S_IXOTH:
+                out.setdefault(here, set()).add(parts[depth])
+                break  # one level: what is bound back is the real tree again
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def plan() -> tuple[dict, dict]:
+    """(directories to hide, shared temporary directories to replace), each -> entries to bind back."""
+    paths = needed_paths()
+    hide = {k: frozenset(v) for k, v in _blocked(paths).items()}
+    tmp = {}
+    for place in SHARED_TMP:
+        real = os.path.realpath(place)
+        if os.path.isdir(real) and real not in hide:
+            tmp[real] = frozenset(Path(p).relative_to(real).parts[0] for p in paths
+                                  if p.startswith(real + "/") and p != real)
+    return hide, tmp
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    if _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _cover(directory: str, keep, options: str, staging: int) -> None:
+    """Mount a tmpfs over `directory`, with the real entries in `keep` bound back at their places.
+
+    `staging` is a directory fd: its /proc/self/fd path still leads there once /tmp is covered.
+    """
+    stages = []
+    for name in sorted(keep):
+        label = str(next(_labels))
+        os.mkdir(label, 0o700, dir_fd=staging)
+        stage = f"/proc/self/fd/{staging}/{label}"
+        _mount(os.path.join(directory, name), stage, None, _MS_BIND | _MS_REC)
+        stages.append((name, stage))
+    _mount("tmpfs", directory, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+    for name, stage in stages:
+        target = os.path.join(directory, name)
+        os.mkdir(target, 0o755)
+        _mount(stage, target, None, _MS_MOVE)
+
+
+def open_view(workdir: str, size_mb: int) -> bool:
+    """In the child, as root: enter the private view and recreate `workdir` (empty) inside it.
+
+    Returns False when mount namespaces are not allowed here (nothing has changed then);
+    raises OSError when one was made but could not be set up (the caller must not go on).
+    """
+    hide, tmp = plan()
+    if _libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    staging = None
+    try:
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        os.mkdir(os.path.join(workdir, ".view"), 0o700)  # in the real workdir, which the parent removes
+        staging = os.open(os.path.join(workdir, ".view"), os.O_PATH | os.O_DIRECTORY)
+        for directory in sorted(hide, key=len):
+            _cover(directory, hide[directory], "mode=0755,size=64k", staging)
+        for directory, keep in tmp.items():
+            _cover(directory, keep, f"mode=1777,size={int(size_mb)}m,nr_inodes=65536", staging)
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+        if not any(workdir.startswith(d + "/") for d in tmp):
+            _mount("tmpfs", workdir, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0700,size={int(size_mb)}m")
+    finally:
+        if staging is not None:
+            os.close(staging)
+    return True

@@ -1,0 +1,87 @@
+"""A batch's per-student results on disk: one JSON record and one HTML scorecard per submission.
+
+The record is written last and atomically, so it is the proof that a submission is done: a batch
+killed at any moment leaves each submission either finished (record present, with the cache key
+of what was graded) or not started. grades.csv and class.html are rebuilt from the records.
+
+    DIR/students/<key>.json   {"schema", "cache_key", "entry": identity, "result": SubmissionResult.to_dict()}
+    DIR/students/<key>.html   the student's scorecard
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from . import __version__, report
+from .identity import Entry
+from .results import FLAGGED, CheckResult, ExerciseResult, SubmissionResult
+
+SCHEMA = 1
+STUDENTS = "students"
+
+
+def cache_key(entry: Entry, rubric_fingerprint: str, exercise: int | None = None) -> str:
+    """What a result depends on: the files' names and bytes, the grader's version and the rubric."""
+    h = hashlib.sha256()
+    h.update(json.dumps([SCHEMA, __version__, rubric_fingerprint, exercise]).encode())
+    for name, path in sorted(zip(entry.names, entry.files)):
+        h.update(b"\0" + name.encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def result_from_dict(data: dict) -> SubmissionResult:
+    """Rebuild a SubmissionResult from its to_dict() (a record, or what a Dask worker sent back)."""
+    exercises = []
+    for ex in data.get("exercises", []):
+        checks = [CheckResult(**_known(CheckResult, c)) for c in ex.get("checks", [])]
+        fields = _known(ExerciseResult, ex)
+        fields.update(checks=checks, zeroed=ex.get("status") == FLAGGED)
+        exercises.append(ExerciseResult(**fields))
+    fields = _known(SubmissionResult, data)
+    fields["exercises"] = exercises
+    return SubmissionResult(**fields)
+
+
+def _known(cls, data: dict) -> dict:
+    """The keys of `data` that are init fields of the dataclass `cls` (properties such as score are derived)."""
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    return {k: v for k, v in data.items() if k in names}
+
+
+class Store:
+    """The students/ folder of a batch's output directory."""
+
+    def __init__(self, out_dir: str | Path):
+        self.out = Path(out_dir)
+        self.folder = self.out / STUDENTS
+
+    def json_path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def html_path(self, key: str) -> Path:
+        return self.folder / f"{key}.html"
+
+    def load(self, key: str) -> dict | None:
+        """The record for `key`, or None if there is none or it cannot be read."""
+        try:
+            record = json.loads(self.json_path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get("schema") != SCHEMA or not isinstance(record.get("result"), dict):
+            return None
+        return record
+
+    def is_done(self, key: str, cache_key: str) -> bool:
+        """True when `key` was graded from exactly these files, grader and rubric, and both outputs exist."""
+        record = self.load(key)
+        return record is not None and record.get("cache_key") == cache_key and self.html_path(key).is_file()
+
+    def save(self, entry: Entry, cache_key: str, result: dict) -> dict:
+        """Write the scorecard, then the record (atomically, in that order); return the record."""
+        record = {"schema": SCHEMA, "cache_key": cache_key, "entry": entry.to_dict(), "result": result}
+        report.write_atomic(self.html_path(entry.key), report.scorecard_html(result_from_dict(result)))
+        report.write_atomic(self.json_path(entry.key), json.dumps(record, indent=2) + "\n")
+        return record

@@ -1,0 +1,8 @@
+# Hostile: an infinite loop.
+# exercise: 2
+# expect-status: error
+# expect-score: 0
+# expect-error: time limit
+dlogits = torch.zeros_like(logits)  # attempted: something is assigned
+while True:
+    pass
