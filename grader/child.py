@@ -28,6 +28,24 @@ def _display(*objs, **kwargs):
     print(*objs)
 
 
+def _is_cuda(device) -> bool:
+    return (isinstance(device, str) and device.startswith("cuda")) or (isinstance(device, torch.device) and device.type == "cuda")
+
+
+def cpu_only() -> None:
+    """Make `.cuda()` and `.to("cuda")` from a Colab notebook harmless: the grader runs on the CPU."""
+    to = torch.Tensor.to
+
+    def to_cpu(self, *args, **kwargs):
+        args = tuple("cpu" if _is_cuda(a) else a for a in args)
+        if _is_cuda(kwargs.get("device")):
+            kwargs["device"] = "cpu"
+        return to(self, *args, **kwargs)
+
+    torch.Tensor.to = to_cpu
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self
+
+
 def lecture_namespace(ds, s: model.Setup, values: dict) -> dict:
     """Every name the lecture notebook defines before the exercise cells, at this variant."""
     v = s.variant
@@ -123,6 +141,7 @@ def grade_in_child(request: dict, ds) -> bytes:
     variant = model.Variant(**request["variant"])
     s, values = model.forward_values(ds, variant)
     ns = exercise_namespace(ds, s, values, request["exercise"])
+    cpu_only()
     for name in (request.get("options") or {}).get("checkers", ()):
         if isinstance(name, str) and name.isidentifier():
             ns[name] = _cmp  # the student's own cmp-like helpers: grading happens outside

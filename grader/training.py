@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import guards, model, progress, wire
-from .child import STUDENT_FILE, _cmp, _display, student_error
+from .child import STUDENT_FILE, _cmp, _display, cpu_only, student_error
 from .exercises import EX4_NAMES as NAMES
 
 N_HIDDEN = 200  # the lecture's exercise-4 network
@@ -208,6 +208,7 @@ def train_in_child(request: dict, ds) -> bytes:
     """The child's whole job for exercise 4: run the loop on the student's block, send what it measured."""
     opts, lim = request["options"], request["limits"]
     variant = model.Variant(**request["variant"])
+    cpu_only()
     steps, block = int(opts["steps"]), int(opts.get("block", 100))
     wanted = {int(s) for s in opts.get("checkpoints", ())}
     clock = Clock(float(lim["seconds"]))

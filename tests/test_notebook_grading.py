@@ -35,15 +35,18 @@ def test_lecture_answer_notebook_loses_only_the_broadcast_shape(grader):
     assert [c.name for c in failed] == ["bnmeani"] and "(64,)" in failed[0].message
 
 
+def test_saved_outputs_are_never_trusted(grader):
+    result = grade(grader, "outputs_contradict.ipynb")  # starter code whose outputs claim `exact: True`
+    assert result.exercises and all(e.status == "not attempted" for e in result.exercises) and result.score == 0
+
+
 @pytest.mark.parametrize("name", ["magics.ipynb", "helpers.ipynb", "spread_cells.ipynb", "after_markers.ipynb",
-                                  "outputs_contradict.ipynb", "huge_outputs.ipynb", "one_cell.ipynb",
+                                  "huge_outputs.ipynb", "one_cell.ipynb",
                                   "bare_answers.ipynb", "forward_merged.ipynb"])
 def test_hazards_do_not_stop_grading(grader, name):
-    result = grade(grader, name)
-    assert result.exercises and not result.error
-    for ex in result.exercises:
-        if ex.id in (2, 3):
-            assert ex.status == "complete", (name, ex.id, ex.error, [c.message for c in ex.checks])
+    for exercise in (2, 3):  # the notebooks' exercise 1 keeps the lecture's (64,) dbnmeani; 4 is slow
+        ex = grade(grader, name, exercise).exercise(exercise)
+        assert ex is not None and ex.status == "complete", (name, exercise, ex and ex.error)
 
 
 def test_rewritten_answers_last_one_counts_and_is_noted(grader):

@@ -77,3 +77,8 @@ def test_each_run_starts_from_a_fresh_namespace(sandbox):
     run(sandbox, "logits.mul_(0)\nimport torch\ntorch.zeros = None\ndlogits = None")
     out = run(sandbox, "print(float(logits.abs().sum()) > 0, torch.zeros is not None)\ndlogits = None")
     assert out.output.strip() == "True True"
+
+
+def test_cuda_lines_from_colab_run_on_the_cpu(sandbox):
+    out = run(sandbox, "device = 'cuda'\ndlogits = torch.ones_like(logits).to(device).cuda()\ndlogits = dlogits.to(device='cuda')")
+    assert out.error is None and out.tensors["logits"].shape == (32, 27)
