@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from . import model, training
-from .compare import Answer
+from . import model, training, wire
 from .exercises import EX4_NAMES as NAMES
 from .limits import Limits
 
@@ -152,17 +151,7 @@ def _params(tensors: dict, prefix: str) -> dict | None:
 
 def _answers(grads: dict, described) -> dict:
     """The Answer for each gradient at one checkpoint."""
-    described = described if isinstance(described, dict) else {}
-    out = {}
-    for name in NAMES:
-        info = described.get(name)
-        if not isinstance(info, dict):
-            out[name] = Answer("missing")
-        elif info.get("kind") == "tensor" and name in grads:
-            out[name] = Answer("tensor", grads[name])
-        else:
-            out[name] = Answer(str(info.get("kind", "unreadable")), None, str(info.get("type", "")), str(info.get("detail", "")))
-    return out
+    return wire.answers(grads, {"values": described if isinstance(described, dict) else {}}, NAMES)
 
 
 @dataclass
