@@ -105,6 +105,7 @@ def main(argv=None) -> int:
               f"{after['score']:g}/{after['max_score']:g}  {(ex.get('error') or '')[:70]}")
     print(f"{len(report['cases'])} hostile cases (+ a correct submission after each) in {report['seconds']:.1f} s")
     (out / "hostile-results.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(f"results: {out / 'hostile-results.json'}")
     return 1 if report["failures"] else 0
 
 

@@ -2,11 +2,14 @@
 
     run_batch("submissions.zip", "out/", jobs=2)  ->  BatchResult
 
-Parallelism: `jobs` threads in this process, each owning one warm Grader (its own worker process,
-which forks an isolated, limited child per run). The threads only wait on their worker and do
-the cheap comparisons with autograd (torch releases the GIL), so threads cost no extra import
-of torch, no pickling, and share nothing but the output folder. With `dask`, the same unit of
-work (`work.grade_payload`) runs on a Dask cluster's workers instead.
+Parallelism: `jobs` job processes, each owning one warm Grader for its whole life (its worker
+process has imported torch and built the dataset once, and forks an isolated, limited child for
+every run of a student's code). Processes, not threads in this one: the job's own share of the
+work (reading a notebook's cells with `ast`, comparing with autograd) is pure Python, so threads
+would queue on the GIL, and CPython 3.11's `ast` keeps per-interpreter state that concurrent
+parses corrupt ("AST constructor recursion depth mismatch"). Only plain data crosses: the files'
+bytes in, SubmissionResult.to_dict() out. With `dask`, the same unit of work
+(`work.grade_payload`) runs on a Dask cluster's workers instead.
 
 Never losing work: each result is saved (store.Store) the moment it arrives; a submission whose
 files, grader version and rubric are unchanged since its record was written is not graded again;
@@ -14,19 +17,19 @@ grades.csv and class.html are rebuilt from the records at the end.
 """
 from __future__ import annotations
 
+import itertools
 import json
-import queue
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, archive, data, identity, rubric, store as store_mod, summary as summary_mod
+from . import __version__, archive, data, identity, rubric, store as store_mod, summary as summary_mod, work
 from .classreport import write_class_html
 from .export import write_grades_csv
 from .report import write_atomic
-from .work import grade_payload, payload, warm_grader
+from .work import payload
 
 GRADES_CSV, CLASS_HTML, BATCH_JSON = "grades.csv", "class.html", "batch.json"
 
@@ -142,44 +145,30 @@ def _discover(input_path: Path, tmp: Path) -> tuple[list, list]:
 
 
 def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
-    """`n` threads, each with its own warm Grader (started in parallel)."""
-    with ThreadPoolExecutor(n, thread_name_prefix="bpn-warm") as pool:
-        warming = [pool.submit(warm_grader, names_path, options) for _ in range(n)]
-        graders = [f.result() for f in warming]
-    idle: queue.Queue = queue.Queue()
-    for grader in graders:
-        idle.put(grader)
+    """`n` job processes, each with its own warm Grader; at most 2n submissions read into memory at once."""
+    import multiprocessing
 
-    def task(job: dict) -> dict:
-        grader = idle.get()
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=work.start_job_process,
+                             initargs=(str(names_path), options)) as pool:
+        todo, in_flight = iter(jobs_iter), {}
         try:
-            return grade_payload(grader, job)
-        finally:
-            idle.put(grader)
-
-    try:
-        with ThreadPoolExecutor(n, thread_name_prefix="bpn-grade") as pool:
-            futures = {}
-            try:
-                for job in jobs_iter:
-                    futures[pool.submit(task, job)] = job
-                for future in as_completed(futures):
-                    job = futures.pop(future)
+            while True:
+                for job in itertools.islice(todo, 2 * n - len(in_flight)):
+                    in_flight[pool.submit(work.grade_in_job_process, job)] = job
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = in_flight.pop(future)
                     try:
                         graded = future.result()
-                    except Exception as exc:  # a grader failure: reported for this submission, batch goes on
+                    except Exception as exc:  # a grader failure: reported for this submission, the batch goes on
                         on_result(job, None, exc)
                     else:
                         on_result(job, graded, None)
-            except BaseException:  # Ctrl-C: drop what has not started; closing the Graders ends what has
-                for future in futures:
-                    future.cancel()
-                for grader in graders:
-                    grader.close()
-                raise
-    finally:
-        for grader in graders:
-            grader.close()
+        except BaseException:  # Ctrl-C: drop what has not started; what has finishes (saved next run)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _write_batch_json(result: BatchResult, options, out: Path) -> None:

@@ -32,7 +32,7 @@ class Tolerance:
     """
 
     policy: str = "roundoff"
-    factor: float = TOLERANCE_FACTOR  # roundoff: the multiple of autograd's own float32 error
+    factor: float | None = None  # roundoff: the multiple of autograd's own float32 error (None: TOLERANCE_FACTOR)
     rtol: float = 1e-5  # allclose
     atol: float = 1e-8  # allclose
 
@@ -55,11 +55,11 @@ def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float = TOLERANCE_FACTOR) -> float:
+def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float | None = None) -> float:
     """How far a correct float32 answer may be from the float64 reference, per element."""
     autograd_error = (ref32.double() - ref64).abs().max().item()
     scale = ref64.abs().max().item()
-    return factor * max(autograd_error, EPS32 * scale)
+    return (TOLERANCE_FACTOR if factor is None else factor) * max(autograd_error, EPS32 * scale)
 
 
 def _not_a_tensor(name: str, answer: Answer, expected: str) -> str:

@@ -1,12 +1,13 @@
 """Grade a batch on an existing Dask distributed cluster (`batch --dask ADDRESS`).
 
-Each Dask worker thread holds one warm Grader, created on first use by a worker plugin that
+Each Dask worker process holds one warm Grader, created on first use by a worker plugin that
 also carries names.txt (so workers need no shared file system nor a download). Tasks take a
 payload of plain bytes and return SubmissionResult.to_dict(); the client writes every output,
 so the files are the same as a local run's.
 """
 from __future__ import annotations
 
+import itertools
 import tempfile
 import threading
 from pathlib import Path
@@ -25,13 +26,19 @@ class DaskUnavailable(Exception):
 
 
 class GraderPlugin(WorkerPlugin):
-    """Warm Graders on one Dask worker: one per worker thread, closed when the worker stops."""
+    """The warm Grader of one Dask worker process, closed when the worker stops.
+
+    One Grader per process, used by one task at a time: a worker's threads would otherwise
+    parse notebooks concurrently, which CPython 3.11's `ast` does not survive (see grader/batch.py).
+    Start workers with one thread each and as many processes as cores:
+    `dask worker ADDRESS --nworkers N --nthreads 1`.
+    """
 
     def __init__(self, names_bytes: bytes, options, version: str = __version__):
         self.names_bytes = names_bytes
         self.options = options
         self.version = version
-        self._graders: dict = {}
+        self._grader = None
         self._lock = threading.Lock()
         self._dir = ""
 
@@ -52,26 +59,22 @@ class GraderPlugin(WorkerPlugin):
         path.write_bytes(self.names_bytes)
         data.verify(path)
 
-    def grader(self):
-        """This thread's warm Grader (created on first use)."""
+    def grade(self, job: dict) -> dict:
+        """Grade one payload with this process's Grader (created on first use)."""
         from .work import warm_grader
 
-        ident = threading.get_ident()
         with self._lock:
             if not self._dir:
                 self.setup()
-            grader = self._graders.get(ident)
-        if grader is None:
-            grader = warm_grader(Path(self._dir) / "names.txt", self.options)
-            with self._lock:
-                self._graders[ident] = grader
-        return grader
+            if self._grader is None:
+                self._grader = warm_grader(Path(self._dir) / "names.txt", self.options)
+            return grade_payload(self._grader, job)
 
     def teardown(self, worker=None) -> None:
         with self._lock:
-            graders, self._graders = list(self._graders.values()), {}
-        for grader in graders:
-            grader.close()
+            if self._grader is not None:
+                self._grader.close()
+                self._grader = None
         if self._dir:
             import shutil
 
@@ -82,7 +85,7 @@ def grade_on_worker(job: dict, plugin_name: str) -> dict:
     """The Dask task: grade one payload with this worker's Grader."""
     from distributed import get_worker
 
-    return grade_payload(get_worker().plugins[plugin_name].grader(), job)
+    return get_worker().plugins[plugin_name].grade(job)
 
 
 def run(address: str, jobs, names_path: Path, options, fingerprint: str, on_result, timeout: float = 30.0) -> None:
@@ -97,18 +100,26 @@ def run(address: str, jobs, names_path: Path, options, fingerprint: str, on_resu
     name = f"backprop-ninja-{__version__}-{fingerprint}"
     with Client(address, timeout=timeout) as client:
         client.register_plugin(GraderPlugin(names_path.read_bytes(), options), name=name)
-        futures = {}
-        for job in jobs:
-            futures[client.submit(grade_on_worker, job, name, pure=False, retries=1)] = job
+        limit = max(8, 2 * sum(client.nthreads().values()))  # submissions held by the cluster at once
+        todo, in_flight, finished = iter(jobs), {}, as_completed()
+
+        def submit(count: int) -> None:
+            for job in itertools.islice(todo, count):
+                future = client.submit(grade_on_worker, job, name, pure=False, retries=1)
+                in_flight[future] = job
+                finished.add(future)
+
+        submit(limit)
         try:
-            for future in as_completed(futures):
-                job = futures.pop(future)
+            for future in finished:
+                job = in_flight.pop(future)
                 try:
                     result = future.result()
                 except Exception as exc:  # a grader failure on a worker: reported for this submission, batch goes on
                     on_result(job, None, exc)
                 else:
                     on_result(job, result, None)
+                submit(1)
         finally:
-            if futures:
-                client.cancel(list(futures))
+            if in_flight:
+                client.cancel(list(in_flight))

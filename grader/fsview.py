@@ -42,9 +42,8 @@ def _blocked(paths: list[str]) -> dict[str, set[str]]:
                 mode = os.stat(here).st_mode
             except OSError:
                 break
-            if not mode & stat.S_IXOTH:
+            if not mode & stat.S_IXOTH:  # covered, and its entry on the way bound back (which may be covered in turn)
                 out.setdefault(here, set()).add(parts[depth])
-                break  # one level: what is bound back is the real tree again
     return out
 
 
@@ -62,7 +61,17 @@ def plan() -> tuple[dict, dict]:
     return hide, tmp
 
 
+@functools.lru_cache(maxsize=1)
+def namespaces_allowed() -> bool:
+    """Whether this process may make mount namespaces (probed once, in a throw-away child)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _libc.unshare(_CLONE_NEWNS) == 0 else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """mount(2); OSError naming the target when the kernel refuses."""
     enc = lambda s: None if s is None else s.encode()  # noqa: E731
     if _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
         err = ctypes.get_errno()
@@ -88,15 +97,14 @@ def _cover(directory: str, keep, options: str, staging: int) -> None:
         _mount(stage, target, None, _MS_MOVE)
 
 
-def open_view(workdir: str, size_mb: int) -> bool:
+def open_view(workdir: str, size_mb: int) -> None:
     """In the child, as root: enter the private view and recreate `workdir` (empty) inside it.
 
-    Returns False when mount namespaces are not allowed here (nothing has changed then);
-    raises OSError when one was made but could not be set up (the caller must not go on).
+    Raises OSError when it cannot (the caller must not go on: the child is still root).
     """
     hide, tmp = plan()
     if _libc.unshare(_CLONE_NEWNS) != 0:
-        return False
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
     staging = None
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
@@ -112,4 +120,3 @@ def open_view(workdir: str, size_mb: int) -> bool:
     finally:
         if staging is not None:
             os.close(staging)
-    return True

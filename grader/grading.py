@@ -70,9 +70,10 @@ class Grader:
         """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults."""
         result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
         found: dict[int, ExerciseCode] = {}
+        named = {Path(p) for p in paths}
         for path in expand(paths):
-            try:
-                sub = load_submission(path, exercise)
+            try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
+                sub = load_submission(path, exercise if path in named else None)
             except SubmissionError as exc:
                 result.notes.append(str(exc))
                 continue
@@ -105,13 +106,16 @@ class Grader:
             result.seconds += outcome.seconds
             if variant is self.options.variants[0]:
                 self.describe_run(result, outcome, code)
+                if not code.attempted or not outcome.meta.get("values"):
+                    break  # not attempted, or the run sent nothing back: the hidden variants cannot change that
         result.checks = merge_variants(per_variant)
         self.score(ex, result)
         return result
 
     def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
         """What the public run printed, where it stopped, what it skipped, whether it used autograd."""
-        result.output = outcome.output + ("\n[output truncated]" if outcome.output_truncated else "")
+        limit = self.options.limits.output_bytes
+        result.output = outcome.output + (f"\n[output truncated at {limit // 1024} KiB: output limit]" if outcome.output_truncated else "")
         result.error = describe_failure(outcome, code)
         for warning in outcome.meta.get("warnings") or []:
             if isinstance(warning, dict) and isinstance(warning.get("lineno"), int):
@@ -136,7 +140,8 @@ class Grader:
             if check.status == MISSING and stopped and received[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {stopped}"
             elif check.status != PASS and stopped:
-                check.message = f"your code stopped at {stopped}; {check.message}"
+                where = stopped if stopped.startswith("stopped") else f"your code stopped at {stopped}"
+                check.message = f"{where}; {check.message}"
             check.variant = variant.name
             checks.append(check)
         return checks

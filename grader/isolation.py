@@ -3,26 +3,26 @@
 As root (a CI job, a container) each run gets a uid of its own, RUN_UID_BASE + the child's pid:
 RLIMIT_NPROC then counts exactly the run's processes, the child cannot write the grader's files
 or read other processes' memory and environment, and every process of the run can be found and
-killed by its uid, even after setsid(). The child also gets an empty network namespace. Where
-cgroup v1 `pids` and `memory` controllers are writable, each run gets its own cgroups too, which
-cap the run's processes and memory *together* (rlimits are per process). As another user, the
-worker is a child subreaper instead, so escaped processes stay its descendants and are killed.
+killed by its uid, even after setsid(). The child also gets an empty network namespace and a
+private filesystem view (grader/fsview.py), and, where the worker may make them, cgroups of its
+own (grader/cgroups.py). In every case the worker is a child subreaper, so processes that escape
+their group stay its descendants and are killed with the rest.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fsview
+from . import cgroups, fsview
 
 RUN_UID_BASE = 1_900_000_000  # no account lives up here; uid = base + pid is unique among live runs
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-MEMORY_SLACK_MB = 256  # the cgroup counts copy-on-write pages of the worker too; the rlimit fires first
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -40,7 +40,7 @@ class Confinement:
     privileged: bool  # running as root: the child gets a uid of its own
     cgroups: dict = field(default_factory=dict)  # controller -> directory of this run's cgroup
     uid: int | None = None  # set once the child's pid is known (both sides compute it)
-    private_tmp: bool = False  # in the child: /tmp, /var/tmp, /dev/shm and the workdir are private tmpfs
+    view: bool = False  # the child makes its private filesystem view (grader/fsview.py)
 
     def for_pid(self, pid: int) -> "Confinement":
         """Fix the run's uid from the child's pid."""
@@ -49,6 +49,7 @@ class Confinement:
 
 
 def _prctl(option: int, value: int) -> bool:
+    """prctl(2) with one argument; False if the kernel refuses."""
     return _libc.prctl(option, value, 0, 0, 0) == 0
 
 
@@ -57,74 +58,56 @@ def become_subreaper() -> None:
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
-def _own_cgroup(controller: str) -> Path | None:
-    """This process's cgroup directory for a v1 controller, if it is mounted."""
+@functools.lru_cache(maxsize=1)
+def _run_uids_exist() -> bool:
+    """Whether every run uid (RUN_UID_BASE + any pid) exists here (a rootless container maps only a few)."""
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(","):
-            return CGROUP_ROOT / controller / path.lstrip("/")
-    return None
-
-
-def _write(path: Path, value) -> bool:
-    try:
-        path.write_text(str(value))
-        return True
-    except OSError:
+        pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+        ranges = [tuple(map(int, line.split())) for line in Path("/proc/self/uid_map").read_text().splitlines()]
+    except (OSError, ValueError):
         return False
+    return any(inside <= RUN_UID_BASE and RUN_UID_BASE + pid_max <= inside + count for inside, _, count in ranges)
 
 
 def prepare(workdir: str, lim: dict, tag: str) -> Confinement:
     """Before the fork: a confinement with this run's cgroups (the ones that can be made)."""
     conf = Confinement(workdir, privileged=os.geteuid() == 0)
+    if conf.privileged and not _run_uids_exist():
+        conf.privileged = False
+        _warn_once(f"uids {RUN_UID_BASE}+ are not mapped in this user namespace: student code runs as root; "
+                   "see SECURITY.md")
     if conf.privileged:
-        fsview.plan()  # worked out once, in the worker
-    settings = {"pids": {"pids.max": int(lim["processes"])},
-                "memory": {"memory.limit_in_bytes": (int(lim["memory_mb"]) + MEMORY_SLACK_MB) << 20}}
-    for controller, values in settings.items():
-        parent = _own_cgroup(controller)
-        if parent is None or not os.access(parent, os.W_OK):
-            continue
-        _sweep_stale(parent)
-        path = parent / f"bpn-{tag}"
-        try:
-            path.mkdir()
-        except OSError:
-            continue
-        if all(_write(path / name, value) for name, value in values.items()):
-            conf.cgroups[controller] = str(path)
-        else:
-            _remove_cgroup(path)
+        conf.view = fsview.namespaces_allowed()  # both worked out once, in the worker
+        if fsview.plan()[0] and not conf.view:
+            conf.privileged = False  # another uid could not read Python's own files
+            _warn_once("mount namespaces are not allowed and Python's files are not readable by other users "
+                       f"({', '.join(fsview.plan()[0])}): student code runs as root; see SECURITY.md")
+    conf.cgroups = cgroups.make(lim, tag)
     return conf
 
 
-def _sweep_stale(parent: Path) -> None:
-    """Remove the empty cgroups of workers that died before cleaning up (named bpn-<worker pid>-...)."""
-    for path in parent.glob("bpn-*-*"):
-        pid = path.name.split("-")[1]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            try:
-                path.rmdir()
-            except OSError:
-                pass
+_warned: set = set()
+
+
+def _warn_once(text: str) -> None:
+    """A line in the worker's log (its stderr), once per worker."""
+    if text not in _warned:
+        _warned.add(text)
+        print(f"[grader] warning: {text}", file=sys.stderr, flush=True)
 
 
 def enter(conf: Confinement, file_mb: int) -> None:
     """In the child, after the rlimits and before the student's code: join, unshare, drop privileges.
 
     As root: a private filesystem view (grader/fsview.py) whose fresh working directory holds at
-    most `file_mb` MiB, no network, and a uid of its own. If mount namespaces are not allowed and
-    Python is unreadable to other users, the child stays root (SECURITY.md says what that leaves).
+    most `file_mb` MiB (where mount namespaces are allowed), no network, and a uid of its own.
     """
-    for path in conf.cgroups.values():
-        _write(Path(path) / "cgroup.procs", os.getpid())
-    if conf.privileged:
-        conf.private_tmp = fsview.open_view(conf.workdir, file_mb)
-        conf.privileged = conf.private_tmp or not fsview.plan()[0]
+    cgroups.join(conf.cgroups)
+    if conf.privileged and conf.view:
+        try:
+            fsview.open_view(conf.workdir, file_mb)
+        except OSError as exc:
+            raise IsolationError(f"could not make the child's filesystem view: {exc}") from None
     if conf.privileged:
         uid = conf.for_pid(os.getpid()).uid
         os.chown(conf.workdir, uid, uid)
@@ -160,6 +143,7 @@ def _processes() -> dict:
 
 
 def _descendants(table: dict, root: int) -> set:
+    """Every process below `root` in the process tree."""
     children: dict = {}
     for pid, (ppid, *_rest) in table.items():
         children.setdefault(ppid, []).append(pid)
@@ -172,20 +156,10 @@ def _descendants(table: dict, root: int) -> set:
     return found
 
 
-def _cgroup_members(conf: Confinement) -> set:
-    members = set()
-    for path in conf.cgroups.values():
-        try:
-            members.update(int(p) for p in Path(path, "cgroup.procs").read_text().split())
-        except (OSError, ValueError):
-            pass
-    return members
-
-
 def _run_processes(conf: Confinement, table: dict) -> set:
     """Live processes of the run: by uid, by cgroup, and the worker's descendants."""
     me = os.getpid()
-    mine = _descendants(table, me) | (_cgroup_members(conf) & table.keys())
+    mine = _descendants(table, me) | (cgroups.members(conf.cgroups) & table.keys())
     if conf.uid is not None:
         mine |= {pid for pid, row in table.items() if row[3] == conf.uid}
     return {pid for pid in mine if pid != me and table[pid][1] not in ("Z", "X")}
@@ -236,7 +210,10 @@ def _reap(table: dict, keep: int) -> None:
 
 
 def kill_all(conf: Confinement, pid: int) -> int:
-    """SIGKILL the child and every process it started; return how many were still alive."""
+    """SIGKILL the child and every process it started; return how many were still alive.
+
+    Call it in the worker: every descendant of the calling process is taken to be part of the run.
+    """
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -261,43 +238,16 @@ def kill_all(conf: Confinement, pid: int) -> int:
 
 
 def usage(conf: Confinement) -> dict:
-    """What the run's cgroups saw: did it hit the memory or the process limit?"""
-    out = {"memory_limit": False, "process_limit": False}
-    if "memory" in conf.cgroups:
-        oom = _read(Path(conf.cgroups["memory"], "memory.oom_control"))
-        counts = dict(line.split() for line in oom.splitlines() if len(line.split()) == 2)
-        out["memory_limit"] = int(counts.get("oom_kill", 0)) > 0
-    if "pids" in conf.cgroups:
-        events = _read(Path(conf.cgroups["pids"], "pids.events")).split()
-        out["process_limit"] = len(events) == 2 and events[0] == "max" and int(events[1]) > 0
-    return out
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def _remove_cgroup(path: Path) -> None:
-    for attempt in range(50):
-        try:
-            path.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.002 * attempt)
+    """Which limits the run's cgroups saw it hit (none without cgroups)."""
+    return cgroups.usage(conf.cgroups)
 
 
 def cleanup(conf: Confinement) -> None:
-    """After kill_all: remove the run's cgroups and whatever its uid left in shared temporary places."""
-    for path in conf.cgroups.values():
-        _remove_cgroup(Path(path))
-    if conf.uid is None:
+    """After kill_all: remove the run's cgroups, and what its uid left in /tmp if it had no private view."""
+    cgroups.remove(conf.cgroups)
+    if conf.uid is None or conf.view:
         return
-    for place in fsview.SHARED_TMP:  # only without a private view: the run's uid wrote to the real ones
+    for place in fsview.SHARED_TMP:
         try:
             entries = list(os.scandir(place))
         except OSError:

@@ -47,7 +47,7 @@ def grade_training(grader, code) -> ExerciseResult:
     result.notes.extend(run.notes)
     result.seconds = outcome.seconds
     failure = describe_failure(outcome, code) or run.stopped_message()
-    per_step = checkpoint_checks(grader.ds, variant, run, failure)
+    per_step = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance)
     per_variant = [(public, merge_checkpoints(per_step))]
     if run.reached(training.HIDDEN_STEPS) and run.stop != "user":
         small = plan.hidden()
@@ -55,7 +55,8 @@ def grade_training(grader, code) -> ExerciseResult:
             out = grader.sandbox.run(4, code.code, training.variant_for(other), small.limits(grader.options.limits), small.request())
             hrun, hfail = StudentRun.decode(out, small), describe_failure(out, code)
             hfail = hfail or hrun.stopped_message()
-            per_variant.append((other, merge_checkpoints(checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail))))
+            per_variant.append((other, merge_checkpoints(checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail,
+                                                                                 grader.options.tolerance))))
             result.seconds += out.seconds
     auto = autograd_run(grader.ds, variant, plan.compare_steps)
     ref_ms = reference_ms(grader.ds, variant)
@@ -69,7 +70,8 @@ def grade_training(grader, code) -> ExerciseResult:
     return result
 
 
-def checkpoint_checks(ds, variant, run: StudentRun, failure: str) -> list[tuple[int, list[CheckResult]]]:
+def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
+                      tolerance: compare.Tolerance | None = None) -> list[tuple[int, list[CheckResult]]]:
     """(step, seven checks) for every checkpoint: the student's gradients against autograd's on the same parameters."""
     steps = [ck.step for ck in run.checkpoints]
     batches, _ = replay(ds, variant, max(steps, default=0) + 1)
@@ -86,7 +88,8 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str) -> list[tuple[
         ref32, ref64 = autograd_gradients(ck.params, Xb, Yb, torch.float32), autograd_gradients(ck.params, Xb, Yb, torch.float64)
         checks = []
         for name in NAMES:
-            check = compare.compare(name, ck.answers[name], ref32[name], ref64[name], variant.batch_size)
+            check = compare.compare(name, ck.answers[name], ref32[name], ref64[name], variant.batch_size,
+                                    tolerance)
             if check.status == MISSING and failure and ck.answers[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {failure}"
             checks.append(check)

@@ -1,11 +1,15 @@
 """One unit of batch work: a submission's files as bytes in, its result as plain JSON data out.
 
-The same function runs in a local thread and on a Dask worker, so both give identical results;
-nothing but plain data (names, bytes, dicts) crosses between the client and a worker.
+The same function runs in a local job process and on a Dask worker, so both give identical
+results; nothing but plain data (names, bytes, dicts) crosses between the batch and a worker.
 """
 from __future__ import annotations
 
+import os
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path, PurePosixPath
 
 from . import __version__
@@ -60,7 +64,7 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
 
 
 def warm_grader(names, options):
-    """A Grader whose worker is started and whose references are computed, ready for any thread.
+    """A Grader whose worker is started and whose references are computed.
 
     torch runs on one thread in this process, so that every Grader computes the same
     (bit-identical) references wherever it runs, and parallel Graders do not compete for cores.
@@ -79,3 +83,32 @@ def warm_grader(names, options):
         grader.close()
         raise
     return grader
+
+
+# A local job process (batch --jobs N starts N of them): one warm Grader each, for its whole life.
+_grader = None
+
+
+def start_job_process(names, options) -> None:
+    """The job process's initializer: warm its Grader; Ctrl-C is the batch's to handle, not ours."""
+    global _grader
+    from multiprocessing.util import Finalize
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(os.getppid())
+    _grader = warm_grader(names, options)
+    Finalize(None, _grader.close, exitpriority=10)
+
+
+def grade_in_job_process(job: dict) -> dict:
+    return grade_payload(_grader, job)
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the batch process is gone (kill -9): the Grader's worker then sees its stdin close and exits too."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bpn-parent-watch", daemon=True).start()

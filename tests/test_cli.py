@@ -94,3 +94,8 @@ def test_start_copies_fresh_stubs_and_keeps_existing_work(runner, tmp_path):
     (work / stubs[0]).write_text("# my work\n")
     runner.invoke(cli, ["start", str(work)])
     assert (work / stubs[0]).read_text() == "# my work\n"
+
+
+def test_exercise_flag_on_a_folder_picks_that_exercise(runner):
+    result = runner.invoke(cli, ["grade", str(ROOT / "solutions"), "--exercise", "3", "-q"])
+    assert result.exit_code == 0 and result.output.strip() == "5/5"

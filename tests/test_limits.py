@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from grader import fsview, isolation
+from grader import cgroups, fsview, isolation
 from grader.limits import EXIT_NO_MEMORY, Limits, describe, fired, mib
 from grader.model import PUBLIC
 from grader.sandbox import Sandbox
@@ -107,6 +109,46 @@ def test_memory_of_all_the_runs_processes_counts_together(sandbox):
     assert "memory limit 256 MiB" in out.stopped
 
 
+def test_a_runs_cgroups_cap_list_and_report_its_processes():
+    groups = cgroups.make({"processes": 4, "memory_mb": 64}, f"test-{os.getpid()}")
+    if "pids" not in groups:
+        cgroups.remove(groups)
+        pytest.skip("no writable pids cgroup here")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a child that joins, then forks until refused; never returns into pytest
+        try:
+            cgroups.join(groups)
+            started = 0
+            try:
+                for _ in range(10):
+                    if os.fork() == 0:
+                        time.sleep(60)
+                        os._exit(0)
+                    started += 1
+            except OSError:
+                pass
+            os.write(w, bytes([started]))
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(w)
+    started = os.read(r, 1)[0]
+    os.close(r)
+    try:
+        assert started == 3  # 4 processes: the child and 3 more
+        assert pid in cgroups.members(groups) and len(cgroups.members(groups)) == 4
+        assert cgroups.usage(groups)["process_limit"]
+    finally:
+        while cgroups.members(groups):  # not isolation.kill_all: it takes every descendant of pytest for the run's
+            for member in cgroups.members(groups):
+                os.kill(member, signal.SIGKILL)
+            time.sleep(0.01)
+        os.waitpid(pid, 0)
+        cgroups.remove(groups)
+    assert not any(Path(path).exists() for path in groups.values())
+
+
 def test_file_size_limit_is_named(sandbox):
     out = run(sandbox, "with open('big', 'wb') as f:\n    f.write(b'0' * (32 * 2**20))\n" + CORRECT, file_mb=8)
     assert out.stopped == "stopped: file size limit 8 MiB"
@@ -162,5 +204,8 @@ def test_a_directory_others_cannot_enter_is_found():
         (secret / "pyenv" / "lib").mkdir(parents=True)
         secret.chmod(0o700)
         assert fsview._blocked([str(secret / "pyenv" / "lib")]) == {str(secret): {"pyenv"}}
+        (secret / "pyenv").chmod(0o700)  # nested: each level is covered in turn
+        assert fsview._blocked([str(secret / "pyenv" / "lib")]) == {str(secret): {"pyenv"}, str(secret / "pyenv"): {"lib"}}
+        (secret / "pyenv").chmod(0o755)
         secret.chmod(0o755)
         assert stat.S_IMODE(secret.stat().st_mode) == 0o755 and fsview._blocked([str(secret / "pyenv" / "lib")]) == {}

@@ -1,6 +1,7 @@
 # Hostile: open network sockets (to a listener of the grader's host, to the internet); then answer
 # correctly. The child has no network: every attempt fails, the listener hears nothing.
 # exercise: 2
+# needs: root (its verdict relies on the per-run uid and namespaces; see SECURITY.md)
 # expect-status: complete
 # expect-score: full
 # expect-error: none

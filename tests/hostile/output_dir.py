@@ -1,6 +1,7 @@
 # Hostile: overwrite and delete the grader's output directory and the grader's own files;
 # then answer correctly. Every attempt is refused; the output directory is intact.
 # exercise: 2
+# needs: root (its verdict relies on the per-run uid and namespaces; see SECURITY.md)
 # expect-status: complete
 # expect-score: full
 # expect-error: none

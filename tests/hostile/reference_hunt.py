@@ -1,6 +1,7 @@
 # Hostile: hunt for autograd's reference gradients: in this process's memory, on disk, in the worker's memory.
 # There are none to find: the child never has them, and the parent's files and memory are out of reach.
 # exercise: 2
+# needs: root (its verdict relies on the per-run uid and namespaces; see SECURITY.md)
 # expect-status: incorrect
 # expect-score: 0
 # expect-output: worker memory: refused

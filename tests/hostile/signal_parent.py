@@ -1,5 +1,6 @@
 # Hostile: kill the grader's worker (the parent process) and its process group; then answer correctly.
 # exercise: 2
+# needs: root (its verdict relies on the per-run uid and namespaces; see SECURITY.md)
 # expect-status: complete
 # expect-score: full
 # expect-error: none
