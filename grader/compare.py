@@ -32,7 +32,7 @@ class Tolerance:
     """
 
     policy: str = "roundoff"
-    factor: float | None = None  # roundoff: the multiple of autograd's own float32 error (None: TOLERANCE_FACTOR)
+    factor: float = TOLERANCE_FACTOR  # roundoff: the multiple of autograd's own float32 error
     rtol: float = 1e-5  # allclose
     atol: float = 1e-8  # allclose
 
@@ -109,7 +109,7 @@ def _factor_hint(answer: torch.Tensor, ref: torch.Tensor, n: int | None) -> str:
 def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor, n: int | None = None,
             policy: Tolerance | None = None) -> CheckResult:
     """Grade d<name>: `ref32` is autograd's float32 gradient (what `cmp` uses), `ref64` the float64 one."""
-    policy = policy or Tolerance()
+    policy = policy or Tolerance(factor=TOLERANCE_FACTOR)  # read at call time, so a study can vary it
     expected = fmt_shape(ref32.shape)
     result = CheckResult(name=name, status=ERROR, expected_shape=list(ref32.shape))
     if answer.kind in ("none", "missing"):

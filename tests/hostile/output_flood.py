@@ -3,7 +3,7 @@
 # expect-status: complete
 # expect-score: full
 # expect-error: none
-# expect-output: [output truncated]
+# expect-output: [output truncated at 64 KiB: output limit]
 import sys
 
 for _ in range(100):
