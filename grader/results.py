@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 # a check's status
 PASS, FAIL, MISSING, ERROR = "pass", "fail", "missing", "error"
+TRAINING = "training"  # exercise 4's check of the training itself (not a gradient)
 # an exercise's status
 COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED, FLAGGED = (
     "complete", "partial", "incorrect", "not attempted", "error", "flagged")
@@ -30,6 +31,11 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status == PASS
+
+    @property
+    def label(self) -> str:
+        """How a page names the check: d<name> for a gradient, the bare name for exercise 4's training check."""
+        return self.name if self.name == TRAINING else "d" + self.name
 
     def to_dict(self) -> dict:
         return asdict(self)

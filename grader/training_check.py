@@ -16,7 +16,7 @@ import torch
 from . import compare, training
 from .exercises import EX4_NAMES as NAMES, get as get_exercise
 from .grading import describe_failure, merge_variants
-from .results import ERROR, FAIL, MISSING, PASS, CheckResult, ExerciseResult
+from .results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, ExerciseResult
 from .training_run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, reference_ms, replay
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
@@ -148,7 +148,7 @@ def training_check(run: StudentRun, auto, plan: Plan, failure: str, per_step: li
 
     `cause` says why a run that hit the time limit was slow.
     """
-    check = CheckResult("training", FAIL)
+    check = CheckResult(TRAINING, FAIL)
     facts: dict = {}
     last = run.checkpoints[-1].step if run.checkpoints else 0
     bad = next((c for step, checks in per_step if step == last for c in checks if c.status != PASS), None)
