@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from . import data, limits as limits_mod, progress
+from . import data, limits as limits_mod, model, progress
 
 CHUNK = 65536
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
@@ -125,6 +125,8 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
     isolation.become_subreaper()
     conf = isolation.prepare(workdir, lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
     guards.prepare()  # where torch exposes autograd: found once here, not in every child
+    if request["exercise"] != 4:
+        child.forward_values(ds, model.Variant(**request["variant"]))  # the given forward pass, once per variant
     gc.freeze()  # the worker's objects leave the collector's lists: fewer pages copied in the child
     sys.stdout.flush()
     start = time.monotonic()
