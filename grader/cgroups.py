@@ -75,10 +75,13 @@ def make(lim: dict, tag: str) -> dict:
     return made
 
 
-def join(groups: dict) -> None:
-    """In the child: move this process into the run's cgroups (its children follow)."""
-    for path in groups.values():
-        _write(Path(path) / "cgroup.procs", os.getpid())
+def join(groups: dict, pid: int | None = None) -> dict:
+    """Move a process (this one by default) into the run's cgroups (its later children follow).
+
+    Returns controller -> whether the move succeeded.
+    """
+    return {controller: _write(Path(path) / "cgroup.procs", os.getpid() if pid is None else pid)
+            for controller, path in groups.items()}
 
 
 def members(groups: dict) -> set:

@@ -112,7 +112,36 @@ def _replace(owner, attr: str, value) -> None:
 def _torch_modules():
     for name, module in list(sys.modules.items()):
         if (name == "torch" or name.startswith("torch.")) and module is not None:
-            yield module
+            yield name, module
+
+
+_plan: dict = {}  # module name -> (module, number of names, [(attribute, target id)]): where the targets are
+
+
+def prepare() -> None:
+    """Find where torch's modules expose the targets, once (the worker calls it before forking).
+
+    install() then only re-checks those places (and scans modules imported since), instead of
+    reading every attribute of every torch module in each child (slow, and copy-on-write faults).
+    """
+    list(_locations(_target_map()))
+
+
+def _target_map() -> dict:
+    targets = {id(obj): (obj, _refuse(what)) for obj, what in _targets().items()}
+    targets[id(torch.enable_grad)] = (torch.enable_grad, _RefusingEnableGrad)
+    return targets
+
+
+def _locations(targets: dict):
+    """(module, attribute, target id) for every module attribute that is one of the targets."""
+    for name, module in _torch_modules():
+        known, names = _plan.get(name), vars(module)
+        if known is None or known[0] is not module or known[1] != len(names):  # new, or its names changed
+            found = [(attr, id(value)) for attr, value in list(names.items()) if id(value) in targets]
+            known = _plan[name] = (module, len(names), found)
+        for attr, ident in known[2]:
+            yield module, attr, ident
 
 
 def _requires_grad_property():
@@ -146,12 +175,11 @@ def install(allow_requires_grad: bool = False) -> None:
     _modes[:] = [torch.is_grad_enabled(), torch._C._is_fwd_grad_enabled()]
     torch.set_grad_enabled(False)
     torch._C._set_fwd_grad_enabled(False)
-    targets = {id(obj): (obj, _refuse(what)) for obj, what in _targets().items()}
-    targets[id(torch.enable_grad)] = (torch.enable_grad, _RefusingEnableGrad)
-    for module in _torch_modules():
-        for attr, value in list(vars(module).items()):
-            if id(value) in targets and value is targets[id(value)][0]:
-                _replace(module, attr, targets[id(value)][1])
+    targets = _target_map()
+    for module, attr, ident in list(_locations(targets)):
+        value = vars(module).get(attr, _ABSENT)
+        if ident in targets and value is targets[ident][0]:
+            _replace(module, attr, targets[ident][1])
     _replace(torch.Tensor, "backward", _refuse("loss.backward()"))
     _replace(torch._C, "_set_grad_enabled", _refuse_true("torch._C._set_grad_enabled(True)", torch._C._set_grad_enabled))
     _replace(torch._C, "_set_fwd_grad_enabled", _refuse_true("forward-mode autograd", torch._C._set_fwd_grad_enabled))

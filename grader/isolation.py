@@ -41,6 +41,7 @@ class Confinement:
     cgroups: dict = field(default_factory=dict)  # controller -> directory of this run's cgroup
     uid: int | None = None  # set once the child's pid is known (both sides compute it)
     view: bool = False  # the child makes its private filesystem view (grader/fsview.py)
+    joined: bool = False  # the worker put the child in the run's pids cgroup
 
     def for_pid(self, pid: int) -> "Confinement":
         """Fix the run's uid from the child's pid."""
@@ -96,13 +97,20 @@ def _warn_once(text: str) -> None:
         print(f"[grader] warning: {text}", file=sys.stderr, flush=True)
 
 
+def join(conf: Confinement, pid: int) -> None:
+    """In the worker, right after the fork: put the child in the run's cgroups (its children follow).
+
+    The child waits for this before the student's code runs (grader/worker.py's gate).
+    """
+    conf.joined = cgroups.join(conf.cgroups, pid).get("pids", False)
+
+
 def enter(conf: Confinement, file_mb: int) -> None:
-    """In the child, after the rlimits and before the student's code: join, unshare, drop privileges.
+    """In the child, after the rlimits and before the student's code: unshare, drop privileges.
 
     As root: a private filesystem view (grader/fsview.py) whose fresh working directory holds at
     most `file_mb` MiB (where mount namespaces are allowed), no network, and a uid of its own.
     """
-    cgroups.join(conf.cgroups)
     if conf.privileged and conf.view:
         try:
             fsview.open_view(conf.workdir, file_mb)
@@ -218,6 +226,10 @@ def kill_all(conf: Confinement, pid: int) -> int:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if conf.joined and conf.uid is not None and not cgroups.members({"pids": conf.cgroups["pids"]}):
+        # every process of the run was in its pids cgroup from the start, and a process of its own
+        # uid cannot leave it: an empty group means nothing of the run is alive (no /proc scan)
+        return 0
     killed = 0
     for attempt in range(200):
         table = _processes()

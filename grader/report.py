@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import tempfile
@@ -20,11 +21,18 @@ def _shape(shape) -> str:
 
 
 def environment() -> jinja2.Environment:
-    """Templates from templates/, autoescaped, with the few filters they use."""
+    """Templates from templates/, autoescaped, with the few filters they use (built and compiled once)."""
+    env = _environment()
+    env.globals["generated"] = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["shape"] = _shape
-    env.globals.update(version=__version__, generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    env.globals.update(version=__version__)
     return env
 
 

@@ -204,7 +204,7 @@ class Record:
         return torch.cat([means, lossi[whole:].mean().view(1)]) if whole < len(lossi) else means
 
 
-def train_in_child(request: dict, ds) -> bytes:
+def train_in_child(request: dict, ds, ready=None) -> bytes:
     """The child's whole job for exercise 4: run the loop on the student's block, send what it measured."""
     opts, lim = request["options"], request["limits"]
     variant = model.Variant(**request["variant"])
@@ -220,6 +220,8 @@ def train_in_child(request: dict, ds) -> bytes:
     if rec.error:
         rec.stop = "error"
     guards.install()  # for the whole run: grad mode off, backward() refused
+    if ready is not None:
+        ready()  # the worker has confined the run: the student's code may start
     last_report = 0.0
     for i in range(steps if not rec.stop else 0):
         if clock.up or clock.elapsed() > clock.budget:

@@ -6,6 +6,7 @@ The worker never computes autograd's gradients, so no child can inherit them.
 """
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import time
 
 import torch
 
-from . import data, limits as limits_mod, progress
+from . import data, limits as limits_mod, model, progress
 
 CHUNK = 65536
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
@@ -37,7 +38,20 @@ def _read_available(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
     return False, len(chunk) > room
 
 
-def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str, conf) -> None:
+def _gate(fd: int):
+    """In the child: a callable that waits until the worker has put it in the run's cgroups.
+
+    Called right before the student's code (grader/child.py, training.py): the worker's slow
+    cgroup attach (~10 ms in the kernel) overlaps the child's own preparation.
+    """
+    def wait() -> None:
+        if os.read(fd, 1) != b"\x01":
+            raise RuntimeError("the worker could not put the run in its cgroups")
+        os.close(fd)
+    return wait
+
+
+def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, gate_r: int, workdir: str, conf) -> None:
     """In the forked child: isolate, limit, grade, send the frame, exit. Never returns.
 
     The first byte on the result pipe says the child is confined and about to run the student's
@@ -55,7 +69,7 @@ def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str,
         # unbuffered, so what was printed before a crash or os._exit is still shown
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True, encoding="utf-8", errors="replace")
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, encoding="utf-8", errors="replace")
-        keep = sorted({0, 1, 2, res_w, prog_w})
+        keep = sorted({0, 1, 2, res_w, prog_w, gate_r})
         for lo, hi in zip(keep, keep[1:] + [limits_mod.MAXFD]):
             os.closerange(lo + 1, hi)
         os.chdir(workdir)
@@ -70,7 +84,7 @@ def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, workdir: str,
         else:
             from .child import grade_in_child as run
         os.write(res_w, b"\x01")
-        frame = run(request, ds)
+        frame = run(request, ds, ready=_gate(gate_r))
         if os.getpid() != me:  # a process the student's code forked: only the child itself answers
             os._exit(0)
         sys.stdout.flush()
@@ -99,26 +113,37 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
     When the child exits, times out or overflows, every process of the run is killed (grader/isolation.py),
     then the pipes are drained. Raises IsolationError when the child could not even be confined.
     """
-    from . import child, isolation, wire  # noqa: F401 - imported once here, so no child imports them
+    from . import child, guards, isolation, training, wire  # noqa: F401 - imported once here, so no child imports them
 
     lim = request["limits"]
     out_r, out_w = os.pipe()
     res_r, res_w = os.pipe()
     prog_r, prog_w = os.pipe()
+    gate_r, gate_w = os.pipe()
     workdir = tempfile.mkdtemp(prefix="bpn-run-")
     limits_mod.prepare_workdir(workdir)
     isolation.become_subreaper()
     conf = isolation.prepare(workdir, lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
+    guards.prepare()  # where torch exposes autograd: found once here, not in every child
+    if request["exercise"] != 4:
+        child.forward_values(ds, model.Variant(**request["variant"]))  # the given forward pass, once per variant
+    gc.freeze()  # the worker's objects leave the collector's lists: fewer pages copied in the child
     sys.stdout.flush()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        for fd in (out_r, res_r, prog_r):
+        for fd in (out_r, res_r, prog_r, gate_w):
             os.close(fd)
-        _child(request, ds, out_w, res_w, prog_w, workdir, conf)
+        _child(request, ds, out_w, res_w, prog_w, gate_r, workdir, conf)
     conf.for_pid(pid)
-    for fd in (out_w, res_w, prog_w):
+    for fd in (out_w, res_w, prog_w, gate_r):
         os.close(fd)
+    isolation.join(conf, pid)  # before the gate opens: the student's code starts inside the run's cgroups
+    try:
+        os.write(gate_w, b"\x01")
+    except OSError:
+        pass  # the child is already gone
+    os.close(gate_w)
     output, frame, prog = bytearray(), bytearray(), bytearray()
     output_overflow = frame_overflow = timed_out = stop_sent = exited = False
     sel = selectors.DefaultSelector()
@@ -175,6 +200,7 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
     if killed_at is None:
         isolation.kill_all(conf, pid)
     _, status = os.waitpid(pid, 0)
+    _reap_orphans()
     usage = isolation.usage(conf)
     isolation.cleanup(conf)
     limits_mod.cleanup_workdir(workdir)
@@ -199,6 +225,16 @@ def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
             pass
     header.update(limits_mod.fired(exit_code, error if isinstance(error, dict) else None, usage))
     return header, (b"" if header["frame_size"] == 0 else bytes(frame))
+
+
+def _reap_orphans() -> None:
+    """Collect what is left of the run's processes re-parented to the worker (all dead by now)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _signal_child(pid: int) -> None:
