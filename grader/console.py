@@ -35,6 +35,10 @@ def print_result(result, console: Console | None = None) -> None:
             console.print(f"  [magenta]uses autograd:[/] {escape(flag)}" + ("  [magenta](scores 0)[/]" if ex.zeroed else ""))
         for note in ex.notes:
             console.print(f"  [dim]note: {escape(note)}[/]")
+        if ex.status == "not attempted":
+            names = ", ".join(c.label for c in ex.checks[:3]) + (" …" if len(ex.checks) > 3 else "")
+            console.print(f"  [dim]nothing to grade yet: {escape(names)} still None or never assigned[/]")
+            continue
         for line in ex.extra.get("summary", []):
             console.print(f"  {escape(line)}")
         for check in ex.checks:
