@@ -125,6 +125,8 @@ class Grader:
         if outcome.error and outcome.error.get("integrity"):
             found[outcome.error.get("lineno")] = outcome.error.get("message", "uses autograd")
             result.error = ""
+        if not code.attempted:
+            found = {}  # an untouched template (the lecture's starter keeps loss.backward() live) is no attempt to cheat
         result.integrity = [f"{code.locate(line)}: {text}" if isinstance(line, int) else text
                             for line, text in sorted(found.items(), key=lambda kv: kv[0] or 0)]
 
