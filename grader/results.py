@@ -1,6 +1,7 @@
 """Results as plain data: one check, one exercise, one submission; `to_dict()` is the JSON schema."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
 
@@ -132,3 +133,20 @@ class SubmissionResult:
             "notes": list(self.notes), "grader_version": self.grader_version, "timestamp": self.timestamp,
             "exercises": [e.to_dict() for e in self.exercises],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        """The inverse of to_dict() (a batch record, or what a Dask worker sent back); derived fields are recomputed."""
+        exercises = []
+        for ex in data.get("exercises", []):
+            fields = _init_fields(ExerciseResult, ex)
+            fields.update(checks=[CheckResult(**_init_fields(CheckResult, c)) for c in ex.get("checks", [])],
+                          zeroed=ex.get("status") == FLAGGED)
+            exercises.append(ExerciseResult(**fields))
+        return cls(**{**_init_fields(cls, data), "exercises": exercises})
+
+
+def _init_fields(cls, data: dict) -> dict:
+    """The keys of `data` that are init fields of the dataclass `cls` (score, status ... are derived)."""
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    return {k: v for k, v in data.items() if k in names}

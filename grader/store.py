@@ -9,14 +9,13 @@ of what was graded) or not started. grades.csv and class.html are rebuilt from t
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
 
 from . import __version__, report
 from .identity import Entry
-from .results import FLAGGED, CheckResult, ExerciseResult, SubmissionResult
+from .results import SubmissionResult
 
 SCHEMA = 1
 STUDENTS = "students"
@@ -30,25 +29,6 @@ def cache_key(entry: Entry, rubric_fingerprint: str, exercise: int | None = None
         h.update(b"\0" + name.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
-
-
-def result_from_dict(data: dict) -> SubmissionResult:
-    """Rebuild a SubmissionResult from its to_dict() (a record, or what a Dask worker sent back)."""
-    exercises = []
-    for ex in data.get("exercises", []):
-        checks = [CheckResult(**_known(CheckResult, c)) for c in ex.get("checks", [])]
-        fields = _known(ExerciseResult, ex)
-        fields.update(checks=checks, zeroed=ex.get("status") == FLAGGED)
-        exercises.append(ExerciseResult(**fields))
-    fields = _known(SubmissionResult, data)
-    fields["exercises"] = exercises
-    return SubmissionResult(**fields)
-
-
-def _known(cls, data: dict) -> dict:
-    """The keys of `data` that are init fields of the dataclass `cls` (properties such as score are derived)."""
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    return {k: v for k, v in data.items() if k in names}
 
 
 class Store:
@@ -82,6 +62,6 @@ class Store:
     def save(self, entry: Entry, cache_key: str, result: dict) -> dict:
         """Write the scorecard, then the record (atomically, in that order); return the record."""
         record = {"schema": SCHEMA, "cache_key": cache_key, "entry": entry.to_dict(), "result": result}
-        report.write_atomic(self.html_path(entry.key), report.scorecard_html(result_from_dict(result)))
+        report.write_atomic(self.html_path(entry.key), report.scorecard_html(SubmissionResult.from_dict(result)))
         report.write_atomic(self.json_path(entry.key), json.dumps(record, indent=2) + "\n")
         return record

@@ -5,7 +5,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from .exercises import EXERCISES
-from .results import CRASHED, PASS
+from .results import CRASHED, PASS, TRAINING
 
 # a submission's flags, in the order grades.csv lists them
 TIMEOUT, CRASH, INTEGRITY, UNREADABLE, LATE, NOT_GRADED, NO_SUBMISSION = (
@@ -46,8 +46,7 @@ class CheckRate:
     @property
     def label(self) -> str:
         """d<name> for a gradient, the bare name for another check (exercise 4's training)."""
-        graded = EXERCISES[self.exercise].graded if self.exercise in EXERCISES else ()
-        return f"d{self.name}" if self.name in graded else self.name
+        return self.name if self.name == TRAINING else f"d{self.name}"
 
 
 @dataclass

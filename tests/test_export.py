@@ -13,7 +13,6 @@ from grader import export
 from grader.grading import Options
 from grader.identity import Entry, Person
 from grader.results import SubmissionResult
-from grader.store import result_from_dict
 from grader.summary import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +106,7 @@ def test_junit_xml(graded, tmp_path):
 
 def test_records_round_trip(graded):
     for result in graded.values():
-        again = result_from_dict(json.loads(json.dumps(result.to_dict())))
+        again = SubmissionResult.from_dict(json.loads(json.dumps(result.to_dict())))
         assert again.to_dict() == result.to_dict()
         assert [e.zeroed for e in again.exercises] == [e.zeroed for e in result.exercises]
 
