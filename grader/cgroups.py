@@ -95,17 +95,28 @@ def members(groups: dict) -> set:
     return found
 
 
-def usage(groups: dict) -> dict:
-    """Whether the run hit its memory limit (an OOM kill) or its process limit (a refused fork)."""
-    out = {"memory_limit": False, "process_limit": False}
+def counts(groups: dict) -> dict:
+    """How often the run's cgroups have hit a limit so far: OOM kills and refused forks."""
+    out = {"oom_kill": 0, "pids_max": 0}
     if "memory" in groups:
         oom = _read(Path(groups["memory"], "memory.oom_control"))
-        counts = dict(line.split() for line in oom.splitlines() if len(line.split()) == 2)
-        out["memory_limit"] = int(counts.get("oom_kill", 0)) > 0
+        found = dict(line.split() for line in oom.splitlines() if len(line.split()) == 2)
+        out["oom_kill"] = int(found.get("oom_kill", 0))
     if "pids" in groups:
         events = _read(Path(groups["pids"], "pids.events")).split()
-        out["process_limit"] = len(events) == 2 and events[0] == "max" and int(events[1]) > 0
+        if len(events) == 2 and events[0] == "max":
+            out["pids_max"] = int(events[1])
     return out
+
+
+def usage(groups: dict, since: dict | None = None) -> dict:
+    """Whether the run hit its memory limit (an OOM kill) or its process limit (a refused fork).
+
+    `since`: counts() taken before the run, when its child ran other runs before it.
+    """
+    now, before = counts(groups), since or {}
+    return {"memory_limit": now["oom_kill"] > before.get("oom_kill", 0),
+            "process_limit": now["pids_max"] > before.get("pids_max", 0)}
 
 
 def remove(groups: dict) -> None:

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import functools
+import gc
+import os
+import random
+import shutil
+import signal
+import sys
 import traceback
 
 import torch
 import torch.nn.functional as F
 
-from . import guards, model, wire
+from . import guards, model, progress, wire
 from .exercises import get as get_exercise
 
 STUDENT_FILE = "<submission>"
@@ -91,21 +99,30 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 
-def run_code(code: str, ns: dict) -> tuple[dict | None, list[dict]]:
+def compile_statements(code: str) -> list:
+    """The student's code as (statement, code object) pairs; SyntaxError as Python raises it."""
+    tree = ast.parse(code, STUDENT_FILE)
+    return [(stmt, compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec")) for stmt in tree.body]
+
+
+def run_code(code: str, ns: dict, compiled: dict | None = None) -> tuple[dict | None, list[dict]]:
     """Execute the student's code in `ns` statement by statement.
 
     Returns (error, warnings). A failing statement that assigns nothing (a `cmp(...)` or `print`
     call of the student's own) is a warning and the code goes on; any other failure stops it and
     is the error. A call of autograd is flagged but does not stop the rest from being graded.
+    `compiled`: code text -> compile_statements(), kept between runs of the same code.
     """
     try:
-        tree = ast.parse(code, STUDENT_FILE)
+        statements = compiled[code] if compiled is not None and code in compiled else compile_statements(code)
     except SyntaxError as exc:
         return student_error(exc, code, ns), []
+    if compiled is not None:
+        compiled[code] = statements
     warnings, integrity = [], None
-    for stmt in tree.body:
+    for stmt, codeobj in statements:
         try:
-            exec(compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec"), ns)
+            exec(codeobj, ns)
         except BaseException as exc:  # noqa: BLE001 - the student's failure is data, whatever it is
             err = student_error(exc, code, ns)
             if err["integrity"]:
@@ -152,20 +169,147 @@ def forward_values(ds, variant: model.Variant) -> tuple[model.Setup, dict]:
     return hit[1], hit[2]
 
 
-def grade_in_child(request: dict, ds, ready=None) -> bytes:
-    """The child's whole job for exercises 1-3: namespace, run, collect, encode."""
-    variant = model.Variant(**request["variant"])
-    s, values = forward_values(ds, variant)
-    ns = exercise_namespace(ds, s, values, request["exercise"])
-    cpu_only()
-    for name in (request.get("options") or {}).get("checkers", ()):
-        if isinstance(name, str) and name.isidentifier():
-            ns[name] = _cmp  # the student's own cmp-like helpers: grading happens outside
-    guards.install()
-    if ready is not None:
-        ready()  # the worker has confined the run: the student's code may start
-    error, warnings = run_code(request["code"], ns)
-    guards.uninstall()
-    graded = get_exercise(request["exercise"]).graded
-    tensors, described = collect(ns, graded, request["limits"]["max_numel"])
-    return wire.encode(tensors, {"values": described, "error": error, "warnings": warnings})
+class Session:
+    """Runs of exercises 1-3 of one submission, one after another in one child (grader/worker.py).
+
+    What a run is given is fresh each time: a new namespace, copies of the forward pass's tensors,
+    the random generators' first state, an empty working directory, the grader's stdout, signals
+    and environment. The guards are installed once; after each run `run` says whether the child
+    is still fit for another (the guards intact, no thread or given tensor left changed), and
+    the worker ends the session when it is not.
+    """
+
+    def __init__(self, workdir: str, own_uid: bool, n_words: int):
+        self.workdir, self.own_uid, self.runs, self.homeless = workdir, own_uid, 0, False
+        cpu_only()
+        guards.install()
+        self.rng, self.py_rng = torch.get_rng_state(), lecture_random_state(n_words)
+        self.threads = _threads()
+        self.signals = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
+                        if sig not in (signal.SIGKILL, signal.SIGSTOP)}
+        self.stdout, self.stderr, self.environ = sys.stdout, sys.stderr, dict(os.environ)
+        self.builtins = dict(vars(builtins))
+        self.dtype, self.recursion = torch.get_default_dtype(), sys.getrecursionlimit()
+        self.compiled: dict = {}
+        self.shared: dict = {}  # name -> (tensor, version): the dataset's tensors, given uncopied
+        random.setstate(self.py_rng)
+
+    def run(self, request: dict, ds, ready=None) -> tuple[bytes, bool]:
+        """One run: (the answer's frame, whether the child may run another)."""
+        if self.runs:
+            self._clear_files()
+        self.runs += 1
+        variant = model.Variant(**request["variant"])
+        s, values = forward_values(ds, variant)
+        ns = exercise_namespace(ds, _fresh(s), {k: _copy(v) for k, v in values.items()}, request["exercise"])
+        for name in ("Xtr", "Ytr", "Xdev", "Ydev", "Xte", "Yte"):
+            self.shared[name] = (ns[name], ns[name]._version, ns[name].data_ptr())
+        for name in (request.get("options") or {}).get("checkers", ()):
+            if isinstance(name, str) and name.isidentifier():
+                ns[name] = _cmp  # the student's own cmp-like helpers: grading happens outside
+        if ready is not None:
+            ready()  # the worker has confined the run: the student's code may start
+        error, warnings = run_code(request["code"], ns, self.compiled)
+        self._reset()  # before the grader's own code below: a student's sys.setrecursionlimit(50) is not its problem
+        graded = get_exercise(request["exercise"]).graded
+        tensors, described = collect(ns, graded, request["limits"]["max_numel"])
+        frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings})
+        del ns, tensors
+        gc.collect()  # what the student's functions kept alive (their globals are the namespace)
+        return frame, self._fit()
+
+    def _fit(self) -> bool:
+        """The child may run another run: guards in place, no thread left running, the dataset untouched."""
+        if self.homeless or not guards.intact() or _threads() != self.threads:
+            return False
+        return all(t._version == version and t.data_ptr() == ptr for t, version, ptr in self.shared.values())
+
+    def _reset(self) -> None:
+        """Undo what the run may have changed in the process (its files stay until the next run)."""
+        signal.alarm(0)
+        for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+            signal.setitimer(timer, 0)
+        for sig, handler in self.signals.items():
+            try:
+                signal.signal(sig, handler)
+            except (OSError, ValueError, TypeError):
+                pass
+        sys.settrace(None)
+        sys.setprofile(None)
+        sys.setrecursionlimit(self.recursion)
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        os.environ.clear()
+        os.environ.update(self.environ)
+        names = vars(builtins)
+        names.clear()
+        names.update(self.builtins)
+        torch.set_default_dtype(self.dtype)
+        torch.set_rng_state(self.rng)
+        random.setstate(self.py_rng)
+        progress.reset()
+        try:
+            os.makedirs(self.workdir, mode=0o700, exist_ok=True)  # a run may have deleted it
+            os.chdir(self.workdir)
+        except OSError:
+            self.homeless = True  # no working directory for another run: the session ends
+
+    def _clear_files(self) -> None:
+        """Remove the files earlier runs left: the working directory and, with a uid of its own, its /tmp files."""
+        _clear(self.workdir, own_only=False)
+        if self.own_uid:
+            for place in ("/tmp", "/var/tmp", "/dev/shm"):
+                _clear(place, own_only=True, keep=self.workdir)
+
+
+@functools.lru_cache(maxsize=4)
+def lecture_random_state(n_words: int):
+    """Python's `random` as the lecture leaves it (seed 42, then the words shuffled); the worker makes it before forking.
+
+    A forked child's `random` is reseeded from the OS: without this, code that draws from it
+    would not give the same result twice.
+    """
+    rng = random.Random(42)
+    rng.shuffle([None] * n_words)
+    return rng.getstate()
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        import threading
+
+        return threading.active_count()
+
+
+def _copy(value):
+    """A run's own copy of a given value (a tensor it may change in place)."""
+    return value.clone() if isinstance(value, torch.Tensor) else value
+
+
+def _fresh(s: model.Setup) -> model.Setup:
+    """The setup with the run's own copies of the parameters, indices and generator."""
+    g = torch.Generator().set_state(s.g.get_state())
+    params = {k: v.clone() for k, v in s.params.items()}
+    return dataclasses.replace(s, g=g, params=params, ix=s.ix.clone(), Xb=s.Xb.clone(), Yb=s.Yb.clone())
+
+
+def _clear(place: str, own_only: bool, keep: str = "") -> None:
+    """Remove what a run left in `place` (only its own files when others share the place), never `keep`."""
+    me = os.getuid()
+    try:
+        entries = list(os.scandir(place))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if keep and (entry.path == keep or keep.startswith(entry.path + "/")):
+                continue
+            if own_only and entry.stat(follow_symlinks=False).st_uid != me:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass

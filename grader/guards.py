@@ -100,6 +100,7 @@ class _RefusingEngine:
 
 
 _saved: list = []  # (owner, attribute, original or _ABSENT), in the order they were replaced
+_current: list = []  # (owner, attribute, replacement): what intact() expects to find
 _modes: list = []  # grad mode and forward-AD mode before install()
 _ABSENT = object()
 
@@ -107,6 +108,7 @@ _ABSENT = object()
 def _replace(owner, attr: str, value) -> None:
     _saved.append((owner, attr, owner.__dict__.get(attr, _ABSENT) if isinstance(owner, type) else getattr(owner, attr)))
     setattr(owner, attr, value)
+    _current.append((owner, attr, value))
 
 
 def _torch_modules():
@@ -202,10 +204,25 @@ def install(allow_requires_grad: bool = False) -> None:
     finder = _BlockFunctorch()
     sys.meta_path.insert(0, finder)
     _saved.append((sys.meta_path, finder, _ABSENT))
+    _current.append((sys.meta_path, finder, _ABSENT))
+
+
+def intact() -> bool:
+    """True while everything install() did is still in place (a student's code may have undone some)."""
+    if not _saved or torch.is_grad_enabled() or torch._C._is_fwd_grad_enabled():
+        return False
+    for owner, attr, value in _current:
+        if owner is sys.meta_path:
+            if not sys.meta_path or sys.meta_path[0] is not attr:
+                return False
+        elif (owner.__dict__.get(attr, _ABSENT) if isinstance(owner, type) else getattr(owner, attr, _ABSENT)) is not value:
+            return False
+    return True
 
 
 def uninstall() -> None:
     """Restore what install() replaced, and the grad modes (the grader's own code runs after the student's)."""
+    _current.clear()
     while _saved:
         owner, attr, original = _saved.pop()
         if owner is sys.meta_path:

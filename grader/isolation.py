@@ -173,6 +173,11 @@ def _run_processes(conf: Confinement, table: dict) -> set:
     return {pid for pid in mine if pid != me and table[pid][1] not in ("Z", "X")}
 
 
+def alone(conf: Confinement, pid: int) -> bool:
+    """Whether `pid` is the only live process of its run (a /proc scan, where no cgroup lists them)."""
+    return _run_processes(conf, _processes()) == {pid}
+
+
 def _kill_uid(uid: int) -> None:
     """kill(-1) from a helper that *is* that uid: one atomic sweep of every process the uid owns."""
     if uid < RUN_UID_BASE:
@@ -249,9 +254,14 @@ def kill_all(conf: Confinement, pid: int) -> int:
     raise IsolationError(f"{len(alive)} processes of a run survived SIGKILL")
 
 
-def usage(conf: Confinement) -> dict:
-    """Which limits the run's cgroups saw it hit (none without cgroups)."""
-    return cgroups.usage(conf.cgroups)
+def usage(conf: Confinement, since: dict | None = None) -> dict:
+    """Which limits the run's cgroups saw it hit (none without cgroups), since `counts()` was `since`."""
+    return cgroups.usage(conf.cgroups, since)
+
+
+def counts(conf: Confinement) -> dict:
+    """The run's cgroup limit counters now (for usage(conf, since=...) after the next run)."""
+    return cgroups.counts(conf.cgroups)
 
 
 def cleanup(conf: Confinement) -> None:

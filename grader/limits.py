@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 MAXFD = 4096
 EXIT_FAILED = 70  # the grader's own code in the child failed (after the student's ran)
 EXIT_NO_MEMORY = 71  # ... and it failed for lack of memory: the memory limit
+SESSION_RUNS = 16  # most runs one child does one after another (grader/worker.py's sessions)
 _MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 
@@ -66,13 +67,24 @@ def apply(lim: dict, own_uid: bool) -> None:
     """
     mem = _vm_bytes() + int(lim["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    cpu = int(float(lim["seconds"])) + 2  # a backstop: the wall-time limit fires first
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    cpu = _cpu_seconds(lim)  # a backstop: the wall-time limit fires first
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu * SESSION_RUNS))
     fsize = int(lim["file_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     nproc = int(lim["processes"]) + (0 if own_uid else _processes_of(os.getuid()))
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+
+def _cpu_seconds(lim: dict) -> int:
+    return int(float(lim["seconds"])) + 2
+
+
+def next_run(lim: dict) -> None:
+    """Inside a child, before its next run: the CPU backstop again counts from now."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(hard, int(used.ru_utime + used.ru_stime) + _cpu_seconds(lim)), hard))
 
 
 def is_memory_error(exc: BaseException) -> bool:

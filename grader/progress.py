@@ -21,6 +21,12 @@ def _on_stop(signum, frame) -> None:
     _stop = True
 
 
+def reset() -> None:
+    """A new run in the same child: no stop asked yet."""
+    global _stop
+    _stop = False
+
+
 def stop_requested() -> bool:
     """True once the grader asked the run to stop early (keep what was measured so far)."""
     return _stop

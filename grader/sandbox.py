@@ -90,14 +90,16 @@ class Sandbox:
         self._call({"warmup": True, "names": self.names}, timeout=300.0)
 
     def run(self, exercise: int, code: str, variant: Variant, limits: Limits, options: dict | None = None,
-            on_progress=None) -> Outcome:
+            on_progress=None, session: str | None = None) -> Outcome:
         """Run one exercise's code on one variant; student failures are data in the Outcome.
 
         `on_progress(record)` receives the child's progress records; Ctrl-C during the run asks the
         child to stop early and still returns what it measured (a second Ctrl-C raises).
+        `session`: runs of one submission that name the same session may share a child (never its
+        namespace); end it with end_session(). Without one, the run has a child of its own.
         """
         request = {"exercise": exercise, "code": code, "variant": variant.to_dict(), "limits": limits.to_dict(),
-                   "names": self.names, "options": options or {}}
+                   "names": self.names, "options": options or {}, "session": session}
         header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=on_progress)
         out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
@@ -109,6 +111,14 @@ class Sandbox:
             except wire.FrameError as exc:
                 out.stopped = out.stopped or f"its answer could not be read: {exc}"
         return out
+
+    def end_session(self) -> None:
+        """Kill the child a session's runs shared (the worker answers nothing)."""
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                self._send({"end_session": True})
+            except OSError:
+                self._kill()
 
     def _send(self, message: dict) -> None:
         self._proc.stdin.write(json.dumps(message).encode() + b"\n")

@@ -31,6 +31,26 @@ def encode(tensors: dict, meta: dict) -> bytes:
     return _st_save({k: plain(v) for k, v in tensors.items()}, metadata={"meta": json.dumps(meta)})
 
 
+RECORD_HEAD = 9  # a record: 1 byte of flags, the frame's length (8 bytes, little-endian), the frame
+
+
+def record(frame: bytes, again: bool) -> bytes:
+    """One run's answer as the child writes it to the worker: flags (1: the child can run more), length, frame."""
+    return bytes([1 if again else 0]) + len(frame).to_bytes(8, "little") + frame
+
+
+def record_size(buf) -> int | None:
+    """The whole record's size, once its head has arrived."""
+    if len(buf) < RECORD_HEAD:
+        return None
+    return RECORD_HEAD + int.from_bytes(bytes(buf[1:RECORD_HEAD]), "little")
+
+
+def split_record(blob: bytes) -> tuple[bytes, bool]:
+    """(frame, again) from a complete record."""
+    return blob[RECORD_HEAD:], bool(blob[0] & 1)
+
+
 def decode(blob: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, dict]:
     """Parse a frame into (tensors, meta); FrameError when it is malformed or too large."""
     if len(blob) > max_bytes:

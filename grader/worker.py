@@ -1,8 +1,11 @@
-"""The warm worker: imports torch and builds the dataset once, then forks one child per run.
+"""The warm worker: imports torch and builds the dataset once, then forks confined children.
 
 Protocol with the parent (grader/sandbox.py): one JSON request per line on stdin; per request,
 one JSON header line on stdout followed by `frame_size` raw bytes (the child's safetensors frame).
-The worker never computes autograd's gradients, so no child can inherit them.
+A request may name a session (one submission): its runs go to the same child, one after another,
+until `{"end_session": true}` (no answer) or a request of another session. Without a session,
+a run has a child of its own. The worker never computes autograd's gradients, so no child can
+inherit them.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import time
 
 import torch
 
-from . import data, limits as limits_mod, model, progress
+from . import data, limits as limits_mod, model, progress, wire
 
 CHUNK = 65536
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
@@ -51,11 +54,14 @@ def _gate(fd: int):
     return wait
 
 
-def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, gate_r: int, workdir: str, conf) -> None:
-    """In the forked child: isolate, limit, grade, send the frame, exit. Never returns.
+def _child(ds, pipes: dict, workdir: str, conf, lim: dict) -> None:
+    """In the forked child: isolate, limit, then run each request the worker sends, in turn. Never returns.
 
     The first byte on the result pipe says the child is confined and about to run the student's
-    code: without it, the grader failed to start the run (an exception), not the student.
+    code: without it, the grader failed to start the run (an exception), not the student. Each
+    run's answer follows as one record (grader/wire.py's `record`); the child stops after a run
+    that left it unfit for another (grader/child.py's Session says when), or when the worker
+    closes the request pipe.
     """
     from . import isolation
 
@@ -64,34 +70,46 @@ def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, gate_r: int, 
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        os.dup2(out_w, 1)
-        os.dup2(out_w, 2)
+        os.dup2(pipes["out"], 1)
+        os.dup2(pipes["out"], 2)
         # unbuffered, so what was printed before a crash or os._exit is still shown
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True, encoding="utf-8", errors="replace")
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, encoding="utf-8", errors="replace")
-        keep = sorted({0, 1, 2, res_w, prog_w, gate_r})
+        res_w, req_r = pipes["res"], pipes["req"]
+        keep = sorted({0, 1, 2, res_w, req_r, pipes["prog"], pipes["gate"]})
         for lo, hi in zip(keep, keep[1:] + [limits_mod.MAXFD]):
             os.closerange(lo + 1, hi)
         os.chdir(workdir)
         os.environ.clear()
         os.environ.update(limits_mod.child_environment(workdir))
         tempfile.tempdir = workdir
-        progress.attach(prog_w)
-        limits_mod.apply(request["limits"], own_uid=conf.privileged)
-        isolation.enter(conf, request["limits"]["file_mb"])
-        if request["exercise"] == 4:
-            from .training import train_in_child as run
-        else:
-            from .child import grade_in_child as run
+        progress.attach(pipes["prog"])
+        limits_mod.apply(lim, own_uid=conf.privileged)
+        isolation.enter(conf, lim["file_mb"])
         os.write(res_w, b"\x01")
-        frame = run(request, ds, ready=_gate(gate_r))
-        if os.getpid() != me:  # a process the student's code forked: only the child itself answers
-            os._exit(0)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        view = memoryview(frame)
-        while view:
-            view = view[os.write(res_w, view):]
+        ready, session = _gate(pipes["gate"]), None
+        for request in _child_requests(req_r):
+            if session is not None:
+                limits_mod.next_run(lim)
+            if request["exercise"] == 4:
+                from .training import train_in_child
+
+                frame, again = train_in_child(request, ds, ready=ready), False
+            else:
+                from .child import Session
+
+                session = session or Session(workdir, own_uid=conf.privileged, n_words=len(ds.words))
+                frame, again = session.run(request, ds, ready=ready)
+            ready = None
+            if os.getpid() != me:  # a process the student's code forked: only the child itself answers
+                os._exit(0)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            view = memoryview(wire.record(frame, again))
+            while view:
+                view = view[os.write(res_w, view):]
+            if not again:
+                break
     except BaseException as exc:  # noqa: BLE001 - report, then exit without a frame
         if os.getpid() != me:
             os._exit(0)
@@ -106,125 +124,300 @@ def _child(request: dict, ds, out_w: int, res_w: int, prog_w: int, gate_r: int, 
         os._exit(code)
 
 
-def run_one(request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
-    """Fork a child for one request, enforce its wall time, collect output and frame.
+def _child_requests(fd: int):
+    """In the child: the requests the worker sends (8-byte length, then JSON), until it closes the pipe."""
+    while True:
+        head = _read_exactly(fd, 8)
+        if len(head) < 8:
+            return
+        body = _read_exactly(fd, int.from_bytes(head, "little"))
+        yield json.loads(body)
 
-    Progress lines from the child are passed to `emit`; a line on `stop_fd` asks the child to stop.
-    When the child exits, times out or overflows, every process of the run is killed (grader/isolation.py),
-    then the pipes are drained. Raises IsolationError when the child could not even be confined.
-    """
-    from . import child, guards, isolation, training, wire  # noqa: F401 - imported once here, so no child imports them
 
-    lim = request["limits"]
-    out_r, out_w = os.pipe()
-    res_r, res_w = os.pipe()
-    prog_r, prog_w = os.pipe()
-    gate_r, gate_w = os.pipe()
-    workdir = tempfile.mkdtemp(prefix="bpn-run-")
-    limits_mod.prepare_workdir(workdir)
-    isolation.become_subreaper()
-    conf = isolation.prepare(workdir, lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
-    guards.prepare()  # where torch exposes autograd: found once here, not in every child
-    if request["exercise"] != 4:
-        child.forward_values(ds, model.Variant(**request["variant"]))  # the given forward pass, once per variant
-    gc.freeze()  # the worker's objects leave the collector's lists: fewer pages copied in the child
-    sys.stdout.flush()
-    start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        for fd in (out_r, res_r, prog_r, gate_w):
-            os.close(fd)
-        _child(request, ds, out_w, res_w, prog_w, gate_r, workdir, conf)
-    conf.for_pid(pid)
-    for fd in (out_w, res_w, prog_w, gate_r):
-        os.close(fd)
-    isolation.join(conf, pid)  # before the gate opens: the student's code starts inside the run's cgroups
-    try:
-        os.write(gate_w, b"\x01")
-    except OSError:
-        pass  # the child is already gone
-    os.close(gate_w)
-    output, frame, prog = bytearray(), bytearray(), bytearray()
-    output_overflow = frame_overflow = timed_out = stop_sent = exited = False
-    sel = selectors.DefaultSelector()
-    for fd in (out_r, res_r, prog_r):
-        os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
-    sel.register(stop_fd, selectors.EVENT_READ)
-    try:
-        exit_fd = os.pidfd_open(pid)  # readable once the child has exited
-        sel.register(exit_fd, selectors.EVENT_READ)
-    except OSError:
-        exit_fd = None  # an old kernel: poll for the exit instead
-    deadline = start + float(lim["seconds"])
-    pipes = {out_r, res_r, prog_r}
-    ended = killed_at = None
-    while pipes & set(sel.get_map()) or not (exited or killed_at is not None):  # closed pipes alone do not end a run
-        now = time.monotonic()
-        if exit_fd is None and not exited:
-            exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        if killed_at is None and (exited or frame_overflow or now >= deadline):
-            timed_out = not exited and not frame_overflow
-            ended = ended or now
-            isolation.kill_all(conf, pid)  # the rest of the run: nothing outlives it
-            killed_at = now
-        if killed_at is not None and now - killed_at > DRAIN_SECONDS:
+def _read_exactly(fd: int, size: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = os.read(fd, size - len(buf))
+        if not chunk:
             break
-        wait = deadline - now if killed_at is None else killed_at + DRAIN_SECONDS - now
-        for key, _ in sel.select(timeout=max(0.0, min(wait, 0.5 if exit_fd is not None else 0.05))):
-            if key.fd == exit_fd:
-                sel.unregister(exit_fd)
-                exited, ended = True, ended or time.monotonic()
-                continue
-            if key.fd == stop_fd:
-                sel.unregister(stop_fd)  # a stop line, or the parent is gone: either way, stop
-                os.read(stop_fd, CHUNK)
-                if not stop_sent and killed_at is None:
-                    stop_sent = True
-                    _signal_child(pid)
-                continue
-            if key.fd == prog_r:
-                eof, _ = _read_available(prog_r, prog, 1 << 20)
-                *lines, rest = prog.split(b"\n")
-                prog[:] = rest
-                for line in lines[-1:]:  # only the newest record matters
-                    emit(line)
-            else:
-                is_out = key.fd == out_r
-                eof, over = _read_available(key.fd, output if is_out else frame, lim["output_bytes"] if is_out else lim["frame_bytes"] + 1)
-                output_overflow |= over and is_out
-                frame_overflow |= over and not is_out
-            if eof:
-                sel.unregister(key.fd)
-    seconds = (ended or time.monotonic()) - start
-    if killed_at is None:
-        isolation.kill_all(conf, pid)
-    _, status = os.waitpid(pid, 0)
-    _reap_orphans()
-    usage = isolation.usage(conf)
-    isolation.cleanup(conf)
-    limits_mod.cleanup_workdir(workdir)
-    for fd in (out_r, res_r, prog_r) + ((exit_fd,) if exit_fd is not None else ()):
-        os.close(fd)
-    exit_code = os.waitstatus_to_exitcode(status)
-    ready = frame[:1] == b"\x01"
-    del frame[:1]
-    if not ready and not timed_out and not stop_sent:
-        raise isolation.IsolationError(f"the run could not start (exit code {exit_code}): {output[-800:].decode('utf-8', 'replace')}")
-    header = {
-        "id": request.get("id"), "seconds": round(seconds, 4), "timed_out": timed_out, "stopped_by_user": stop_sent,
-        "exit_code": exit_code, "output": output.decode("utf-8", "replace"),
-        "output_truncated": output_overflow, "frame_too_large": frame_overflow,
-        "frame_size": 0 if (frame_overflow or timed_out) else len(frame),
-    }
-    error = None
-    if header["frame_size"]:
+        buf.extend(chunk)
+    return bytes(buf)
+
+
+class Child:
+    """One forked, confined child and the runs it does one after another (a session).
+
+    A session belongs to one submission (its token): its runs share the child's start-up cost
+    (fork, confinement, guards), never its namespace (grader/child.py's Session). The worker
+    ends a session when the token changes, after a run that ended abnormally or left the child
+    unfit, and after limits.SESSION_RUNS runs. Sessions.run re-runs, in a fresh child, a run
+    that hit a limit or crashed when it was not its child's first, so every limit and crash a
+    student is told about happened in a child that ran nothing before.
+    """
+
+    def __init__(self, ds, request: dict, token: str | None, variants: list):
+        from . import child, guards, isolation, training, wire  # noqa: F401 - imported once here, so no child imports them
+
+        self.token, self.lim, self.runs, self.open = token, request["limits"], 0, True
+        fds = {name: os.pipe() for name in ("out", "res", "prog", "gate", "req")}  # (read end, write end)
+        self.workdir = tempfile.mkdtemp(prefix="bpn-run-")
+        limits_mod.prepare_workdir(self.workdir)
+        isolation.become_subreaper()
+        self.conf = isolation.prepare(self.workdir, self.lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
+        guards.prepare()  # where torch exposes autograd: found once here, not in every child
+        for variant in variants:
+            child.forward_values(ds, model.Variant(**variant))  # the given forward pass, once per variant
+        child.lecture_random_state(len(ds.words))
+        gc.freeze()  # the worker's objects leave the collector's lists: fewer pages copied in the child
+        sys.stdout.flush()
+        self.started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            for name in ("out", "res", "prog", "req"):
+                os.close(fds[name][0] if name != "req" else fds[name][1])
+            os.close(fds["gate"][1])
+            _child(ds, {"out": fds["out"][1], "res": fds["res"][1], "prog": fds["prog"][1], "gate": fds["gate"][0],
+                        "req": fds["req"][0]}, self.workdir, self.conf, self.lim)
+        self.pid = pid
+        self.conf.for_pid(pid)
+        for name in ("out", "res", "prog"):
+            os.close(fds[name][1])
+        os.close(fds["gate"][0])
+        os.close(fds["req"][0])
+        self.out_r, self.res_r, self.prog_r, self.req_w = fds["out"][0], fds["res"][0], fds["prog"][0], fds["req"][1]
+        isolation.join(self.conf, pid)  # before the gate opens: the student's code starts inside the run's cgroups
         try:
-            error = wire.decode(bytes(frame), lim["frame_bytes"])[1].get("error")
-        except wire.FrameError:
-            pass
-    header.update(limits_mod.fired(exit_code, error if isinstance(error, dict) else None, usage))
-    return header, (b"" if header["frame_size"] == 0 else bytes(frame))
+            os.write(fds["gate"][1], b"\x01")
+        except OSError:
+            pass  # the child is already gone
+        os.close(fds["gate"][1])
+        for fd in (self.out_r, self.res_r, self.prog_r, self.req_w):
+            os.set_blocking(fd, False)
+        try:
+            self.exit_fd = os.pidfd_open(pid)  # readable once the child has exited
+        except OSError:
+            self.exit_fd = None  # an old kernel: poll for the exit instead
+        self.exited, self.ready, self.res, self._exit_code = False, False, bytearray(), 0
+
+    def fits(self, request: dict, token: str | None) -> bool:
+        """Whether `request` may run in this child: same submission, same limits, a child fit for more."""
+        return (self.open and token is not None and token == self.token and request["limits"] == self.lim
+                and request["exercise"] != 4 and self.runs < limits_mod.SESSION_RUNS)
+
+    def run(self, request: dict, emit, stop_fd: int) -> tuple[dict, bytes]:
+        """Send one request, enforce its wall time, collect its output and answer.
+
+        Progress lines from the child are passed to `emit`; a line on `stop_fd` asks the child to stop.
+        When the run ends abnormally (time, limits, a crash, a stop), every process of the child is
+        killed and the session is over. Raises IsolationError when the child could not be confined.
+        """
+        from . import isolation
+
+        lim, index = self.lim, self.runs
+        self.runs += 1
+        start = self.started if index == 0 else time.monotonic()
+        counts_before = isolation.counts(self.conf) if index else None
+        body = json.dumps(request).encode()
+        outgoing = memoryview(len(body).to_bytes(8, "little") + body)
+        output, prog = bytearray(), bytearray()
+        output_overflow = frame_overflow = timed_out = stop_sent = False
+        sel = selectors.DefaultSelector()
+        for fd in (self.out_r, self.res_r, self.prog_r, stop_fd):
+            sel.register(fd, selectors.EVENT_READ)
+        sel.register(self.req_w, selectors.EVENT_WRITE)
+        if self.exit_fd is not None:
+            sel.register(self.exit_fd, selectors.EVENT_READ)
+        deadline = start + float(lim["seconds"])
+        pipes = {self.out_r, self.res_r, self.prog_r}
+        ended = killed_at = record = None
+        while record is None and (pipes & set(sel.get_map()) or not (self.exited or killed_at is not None)):
+            now = time.monotonic()
+            if self.exit_fd is None and not self.exited:
+                self.exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            if killed_at is None and (self.exited or frame_overflow or now >= deadline):
+                timed_out = not self.exited and not frame_overflow
+                ended = ended or now
+                isolation.kill_all(self.conf, self.pid)  # the rest of the run: nothing outlives it
+                killed_at = now
+            if killed_at is not None and now - killed_at > DRAIN_SECONDS:
+                break
+            wait = deadline - now if killed_at is None else killed_at + DRAIN_SECONDS - now
+            for key, _ in sel.select(timeout=max(0.0, min(wait, 0.5 if self.exit_fd is not None else 0.05))):
+                if key.fd == self.req_w:
+                    try:
+                        outgoing = outgoing[os.write(self.req_w, outgoing):]
+                    except OSError:  # the child is gone: its exit says the rest
+                        outgoing = outgoing[:0]
+                    if not outgoing:
+                        sel.unregister(self.req_w)
+                    continue
+                if key.fd == self.exit_fd:
+                    sel.unregister(self.exit_fd)
+                    self.exited, ended = True, ended or time.monotonic()
+                    continue
+                if key.fd == stop_fd:
+                    sel.unregister(stop_fd)  # a stop line, or the parent is gone: either way, stop
+                    os.read(stop_fd, CHUNK)
+                    if not stop_sent and killed_at is None:
+                        stop_sent = True
+                        _signal_child(self.pid)
+                    continue
+                if key.fd == self.prog_r:
+                    eof, _ = _read_available(self.prog_r, prog, 1 << 20)
+                    self._emit(prog, emit)
+                elif key.fd == self.out_r:
+                    eof, over = _read_available(self.out_r, output, lim["output_bytes"])
+                    output_overflow |= over
+                else:
+                    eof, over = _read_available(self.res_r, self.res, lim["frame_bytes"] + 64)
+                    frame_overflow |= over
+                    record, frame_overflow = self._take_record(frame_overflow)
+                if eof:
+                    sel.unregister(key.fd)
+        sel.close()
+        seconds = (ended or time.monotonic()) - start
+        if record is not None:  # what the run printed is in the pipe before its answer
+            _, over = _drain(self.out_r, output, lim["output_bytes"])
+            output_overflow |= over
+            _drain(self.prog_r, prog, 1 << 20)
+            self._emit(prog, emit)
+        if not self.ready and not timed_out and not stop_sent:
+            self.close()
+            raise isolation.IsolationError(f"the run could not start: {output[-800:].decode('utf-8', 'replace')}")
+        frame, again = record if record is not None else (b"", False)
+        if frame_overflow or timed_out:
+            frame = b""
+        usage = isolation.usage(self.conf, counts_before)  # before close() removes the cgroups
+        exit_code = 0
+        if record is None or stop_sent or not again or not self._alone():
+            exit_code = self.close()
+        exit_code = exit_code if record is None else 0  # a run that answered finished, whatever ends its child after
+        header = {
+            "id": request.get("id"), "seconds": round(seconds, 4), "timed_out": timed_out, "stopped_by_user": stop_sent,
+            "exit_code": exit_code, "output": output.decode("utf-8", "replace"),
+            "output_truncated": output_overflow, "frame_too_large": frame_overflow, "frame_size": len(frame),
+            "run_index": index,
+        }
+        error = None
+        if frame:
+            try:
+                error = wire.decode(bytes(frame), lim["frame_bytes"])[1].get("error")
+            except wire.FrameError:
+                pass
+        header.update(limits_mod.fired(exit_code, error if isinstance(error, dict) else None, usage))
+        if abnormal(header):
+            self.close()  # the next run starts in a fresh child
+        return header, bytes(frame)
+
+    @staticmethod
+    def _emit(prog: bytearray, emit) -> None:
+        *lines, rest = prog.split(b"\n")
+        prog[:] = rest
+        for line in lines[-1:]:  # only the newest record matters
+            emit(line)
+
+    def _take_record(self, overflow: bool):
+        """(record or None, overflow): a complete record from the result pipe, once it is all there."""
+        if not self.ready and self.res[:1] == b"\x01":
+            del self.res[:1]
+            self.ready = True
+        if not self.ready or overflow:
+            return None, overflow
+        size = wire.record_size(self.res)
+        if size is None:
+            return None, False
+        if size - wire.RECORD_HEAD > self.lim["frame_bytes"]:
+            return None, True
+        if len(self.res) < size:
+            return None, False
+        frame, again = wire.split_record(bytes(self.res[:size]))
+        del self.res[:size]
+        return (frame, again), False
+
+    def _alone(self) -> bool:
+        """The child is alive and is the only process of its run (nothing it started lives on)."""
+        from . import cgroups, isolation
+
+        if self.exited or os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return False
+        if self.conf.joined and self.conf.uid is not None:
+            return cgroups.members({"pids": self.conf.cgroups["pids"]}) == {self.pid}
+        return isolation.alone(self.conf, self.pid)
+
+    def close(self) -> int:
+        """End the session: kill every process of the child, remove what it left; its exit code."""
+        from . import isolation
+
+        if not self.open:
+            return self._exit_code
+        self.open = False
+        for fd in (self.req_w,):
+            os.close(fd)
+        isolation.kill_all(self.conf, self.pid)
+        _, status = os.waitpid(self.pid, 0)
+        _reap_orphans()
+        isolation.cleanup(self.conf)
+        limits_mod.cleanup_workdir(self.workdir)
+        for fd in (self.out_r, self.res_r, self.prog_r) + ((self.exit_fd,) if self.exit_fd is not None else ()):
+            os.close(fd)
+        self._exit_code = os.waitstatus_to_exitcode(status)
+        return self._exit_code
+
+
+def abnormal(header: dict) -> bool:
+    """A run that did not answer normally: a limit, a timeout, a crash, an exit, a stop."""
+    return bool(header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"] or not header["frame_size"]
+                or header["memory_limit"] or header["process_limit"] or header["file_limit"])
+
+
+def crashed(header: dict) -> bool:
+    """A run that hit a memory, process or file limit, or exited without answering (not a timeout or a stop)."""
+    if header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"]:
+        return False  # its own doing: the child was fit when it began, no thread or process of earlier runs left
+    return bool(header["memory_limit"] or header["process_limit"] or header["file_limit"] or not header["frame_size"])
+
+
+class Sessions:
+    """The worker's one live child, reused by the runs of one submission (its session token)."""
+
+    def __init__(self) -> None:
+        self.live: Child | None = None
+        self.variants: list = []  # every variant of exercises 1-3 seen: their forward passes are made before a fork
+
+    def run(self, request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
+        token = request.get("session")
+        if request["exercise"] != 4 and request["variant"] not in self.variants:
+            self.variants.append(request["variant"])
+        if self.live is not None and not self.live.fits(request, token):
+            self.end()
+        if self.live is None:
+            self.live = Child(ds, request, token, self.variants if request["exercise"] != 4 else [])
+        header, frame = self.live.run(request, emit, stop_fd)
+        if header["run_index"] > 0 and crashed(header):
+            # what stopped it may be what the session's earlier runs left behind (memory): again, alone
+            self.end()
+            self.live = Child(ds, request, token, self.variants if request["exercise"] != 4 else [])
+            header, frame = self.live.run(request, emit, stop_fd)
+        if not self.live.open or token is None:
+            self.end()
+        return header, frame
+
+    def end(self) -> None:
+        """Kill the live child, if any (the next run forks a fresh one)."""
+        if self.live is not None:
+            self.live.close()
+            self.live = None
+
+
+def _drain(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
+    """Read all that a pipe holds now (non-blocking). Returns (eof, overflowed)."""
+    overflow = False
+    while True:
+        before = len(buf)
+        eof, over = _read_available(fd, buf, cap)
+        overflow |= over
+        if eof or (len(buf) == before and not over):
+            return eof, overflow
 
 
 def _reap_orphans() -> None:
@@ -267,6 +460,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     torch.set_num_threads(1)  # safe to fork, and bit-identical to the parent's forward pass
     datasets: dict = {}
+    sessions = Sessions()
+
     def emit(line: bytes) -> None:
         try:
             record = json.loads(line)
@@ -277,6 +472,9 @@ def main() -> None:
             proto_out.flush()
 
     for request in _requests(0):
+        if request.get("end_session"):  # no answer: the parent goes on
+            sessions.end()
+            continue
         try:
             names = request["names"]
             if names not in datasets:
@@ -284,8 +482,12 @@ def main() -> None:
             if request.get("warmup"):
                 header, frame = {"id": request.get("id"), "ready": True, "frame_size": 0}, b""
             else:
-                header, frame = run_one(request, datasets[names], emit, 0)
+                header, frame = sessions.run(request, datasets[names], emit, 0)
         except Exception as exc:  # a grader failure: the parent raises it
+            try:
+                sessions.end()
+            except Exception:  # noqa: BLE001 - the child's pdeathsig still ends it
+                sessions.live = None
             header, frame = {"id": request.get("id"), "grader_error": f"{type(exc).__name__}: {exc}", "frame_size": 0}, b""
         proto_out.write(json.dumps(header).encode() + b"\n" + frame)
         proto_out.flush()
