@@ -6,7 +6,8 @@
 
 For each set of exercises it writes N student notebooks (the lecture's answer notebook: cells up to
 exercise 3, or the whole notebook with exercise 4's loop cut to the quick check's steps; one in
-five with a classic mistake), then in the same run:
+five with a classic mistake; each student's answer cells made unique, so that no two notebooks
+share them, as in a real class), then in the same run:
 
   batch     run_batch(..., jobs=J): J warm workers, each submission in its own isolated children,
             hidden variants included; wall time / N, start-up included (amortised).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -48,6 +50,9 @@ MISTAKES = (  # (cell text, replacement): the lecture's classic slips, one per w
 )
 
 
+ANSWER = re.compile(r"^\s*(d\w+|grads)\s*[-+*/]?=", re.M)  # a cell assigning a gradient
+
+
 def notebooks(dest: Path, n: int, with_ex4: bool) -> None:
     """N student notebooks: the lecture's answers, every fifth with a mistake."""
     cells = make_fixtures.lecture()
@@ -62,6 +67,8 @@ def notebooks(dest: Path, n: int, with_ex4: bool) -> None:
                 if k % 5 == 4:
                     old, new = MISTAKES[(k // 5) % len(MISTAKES)]
                     source = source.replace(old, new)
+                if ANSWER.search(source):  # each student's own answer cells: no two notebooks share their text
+                    source = f"# student {k:03d}\n{source}"
                 nb_cells.append(new_code_cell(source))
             else:
                 nb_cells.append(new_markdown_cell(source))

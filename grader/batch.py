@@ -20,13 +20,14 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, archive, data, identity, rubric, store as store_mod, summary as summary_mod, work
-from .classreport import write_class_html
+from .classreport import preload, write_class_html
 from .export import write_grades_csv
 from .report import write_atomic
 from .work import payload
@@ -150,11 +151,14 @@ def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
 
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=work.start_job_process,
                              initargs=(str(names_path), options)) as pool:
-        todo, in_flight = iter(jobs_iter), {}
+        todo, in_flight, preloading = iter(jobs_iter), {}, None
         try:
             while True:
                 for job in itertools.islice(todo, 2 * n - len(in_flight)):
                     in_flight[pool.submit(work.grade_in_job_process, job)] = job
+                if len(in_flight) < 2 * n and preloading is None:  # the last ones are running: cores free up
+                    preloading = threading.Thread(target=preload, name="bpn-preload", daemon=True)
+                    preloading.start()
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)

@@ -117,16 +117,8 @@ def _torch_modules():
             yield name, module
 
 
-_plan: dict = {}  # module name -> (module, number of names, [(attribute, target id)]): where the targets are
-
-
-def prepare() -> None:
-    """Find where torch's modules expose the targets, once (the worker calls it before forking).
-
-    install() then only re-checks those places (and scans modules imported since), instead of
-    reading every attribute of every torch module in each child (slow, and copy-on-write faults).
-    """
-    list(_locations(_target_map()))
+_plan: dict = {}  # module name -> (module, number of names, [(attribute, target id)]): where the targets are,
+# found once per process, then only re-checked (install() again after uninstall(), in tests)
 
 
 def _target_map() -> dict:

@@ -231,10 +231,12 @@ def kill_all(conf: Confinement, pid: int) -> int:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if conf.joined and conf.uid is not None and not cgroups.members({"pids": conf.cgroups["pids"]}):
-        # every process of the run was in its pids cgroup from the start, and a process of its own
-        # uid cannot leave it: an empty group means nothing of the run is alive (no /proc scan)
-        return 0
+    if conf.joined and conf.uid is not None:
+        _await_exit(pid, 1.0)  # it leaves its cgroup when it has exited (unmapping its memory takes a few ms)
+        if not cgroups.members({"pids": conf.cgroups["pids"]}):
+            # every process of the run was in its pids cgroup from the start, and a process of its own
+            # uid cannot leave it: an empty group means nothing of the run is alive (no /proc scan)
+            return 0
     killed = 0
     for attempt in range(200):
         table = _processes()
@@ -252,6 +254,20 @@ def kill_all(conf: Confinement, pid: int) -> int:
                 _kill_exactly(other, table[other][2])
         time.sleep(0.002 * min(attempt, 10))
     raise IsolationError(f"{len(alive)} processes of a run survived SIGKILL")
+
+
+def _await_exit(pid: int, timeout: float) -> None:
+    """Wait (at most `timeout` s) until our child `pid` has exited, without reaping it."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 def usage(conf: Confinement, since: dict | None = None) -> dict:

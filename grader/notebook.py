@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 
@@ -57,9 +58,9 @@ class Write:
     kind: str
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Info:
-    """What a code cell does, read from its neutralised source."""
+    """What a code cell does, read from its neutralised source (shared between callers: never change one)."""
 
     code: str
     tree: ast.Module | None  # None when the cell does not parse
@@ -215,8 +216,12 @@ def _hint(writes: list[Write], tree: ast.Module | None, loop) -> int | None:
                  if name in top), None)
 
 
+@functools.lru_cache(maxsize=2048)
 def analyse(source: str) -> Info:
-    """Neutralise and read one code cell."""
+    """Neutralise and read one code cell.
+
+    Cached: in a class's notebooks most cells are the lecture's own, the same text every time.
+    """
     code = neutralise(source)
     try:
         tree = ast.parse(code)

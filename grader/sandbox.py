@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import wire
+from typing import TYPE_CHECKING
+
 from .limits import Limits
-from .model import Variant
+
+if TYPE_CHECKING:  # importing torch here would delay starting the worker (grader/work.py starts it first)
+    from .model import Variant
 
 GRACE_SECONDS = 60.0
 WARMUP_SECONDS = 300.0  # importing torch and building the dataset, on a slow machine  # on top of a run's own limit, before the worker itself is presumed stuck
@@ -105,6 +108,8 @@ class Sandbox:
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
         out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
         if frame:
+            from . import wire
+
             try:
                 out.tensors, meta = wire.decode(frame, limits.frame_bytes)
                 out.meta.update(meta)

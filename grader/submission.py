@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import builtins
 import json
 import re
@@ -174,10 +175,15 @@ def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[
     return notes
 
 
-def _checker_defs(tree: ast.Module | None) -> list[ast.stmt]:
+def _checker_defs(tree: ast.Module | None) -> tuple[ast.stmt, ...]:
+    return _checker_defs_cached(tree) if tree is not None else ()
+
+
+@functools.lru_cache(maxsize=2048)  # trees come from notebook.analyse's cache, which keeps them alive
+def _checker_defs_cached(tree: ast.Module) -> tuple[ast.stmt, ...]:
     """Top-level functions comparing with autograd's `.grad`: the lecture's cmp, renamed or not."""
-    return [s for s in (tree.body if tree else []) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and (s.name == "cmp" or any(getattr(n, "attr", None) == "grad" for n in ast.walk(s)))]
+    return tuple(s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and (s.name == "cmp" or any(getattr(n, "attr", None) == "grad" for n in ast.walk(s))))
 
 
 def _checkers(infos: dict[int, Info]) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ def _gate(fd: int):
     return wait
 
 
-def _child(ds, pipes: dict, workdir: str, conf, lim: dict) -> None:
+def _child(ds, pipes: dict, workdir: str, conf, lim: dict, training: bool) -> None:
     """In the forked child: isolate, limit, then run each request the worker sends, in turn. Never returns.
 
     The first byte on the result pipe says the child is confined and about to run the student's
@@ -87,18 +87,20 @@ def _child(ds, pipes: dict, workdir: str, conf, lim: dict) -> None:
         limits_mod.apply(lim, own_uid=conf.privileged)
         isolation.enter(conf, lim["file_mb"])
         os.write(res_w, b"\x01")
-        ready, session = _gate(pipes["gate"]), None
+        ready, session, first = _gate(pipes["gate"]), None, True
+        if not training:  # ready for exercises 1-3 before the first request comes (a spare child waits here)
+            from .child import Session
+
+            session = Session(workdir, own_uid=conf.privileged, n_words=len(ds.words))
         for request in _child_requests(req_r):
-            if session is not None:
+            if not first:
                 limits_mod.next_run(lim)
-            if request["exercise"] == 4:
+            first = False
+            if training:
                 from .training import train_in_child
 
                 frame, again = train_in_child(request, ds, ready=ready), False
             else:
-                from .child import Session
-
-                session = session or Session(workdir, own_uid=conf.privileged, n_words=len(ds.words))
                 frame, again = session.run(request, ds, ready=ready)
             ready = None
             if os.getpid() != me:  # a process the student's code forked: only the child itself answers
@@ -155,16 +157,19 @@ class Child:
     student is told about happened in a child that ran nothing before.
     """
 
-    def __init__(self, ds, request: dict, token: str | None, variants: list):
-        from . import child, guards, isolation, training, wire  # noqa: F401 - imported once here, so no child imports them
+    def __init__(self, ds, lim: dict, token: str | None, variants: list, training: bool = False):
+        from . import child, guards, isolation, training as training_mod, wire  # noqa: F401 - imported once here, so no child imports them
 
-        self.token, self.lim, self.runs, self.open = token, request["limits"], 0, True
+        self.token, self.lim, self.runs, self.open, self.training = token, lim, 0, True, training
         fds = {name: os.pipe() for name in ("out", "res", "prog", "gate", "req")}  # (read end, write end)
         self.workdir = tempfile.mkdtemp(prefix="bpn-run-")
         limits_mod.prepare_workdir(self.workdir)
         isolation.become_subreaper()
         self.conf = isolation.prepare(self.workdir, self.lim, tag=f"{os.getpid()}-{time.monotonic_ns()}")
-        guards.prepare()  # where torch exposes autograd: found once here, not in every child
+        # the guards and the CPU shim, installed here once: a child that installed them itself would copy
+        # every page of torch's modules it touched (~10 ms). The worker needs no autograd and no GPU.
+        child.cpu_only()
+        guards.install()
         for variant in variants:
             child.forward_values(ds, model.Variant(**variant))  # the given forward pass, once per variant
         child.lecture_random_state(len(ds.words))
@@ -177,7 +182,7 @@ class Child:
                 os.close(fds[name][0] if name != "req" else fds[name][1])
             os.close(fds["gate"][1])
             _child(ds, {"out": fds["out"][1], "res": fds["res"][1], "prog": fds["prog"][1], "gate": fds["gate"][0],
-                        "req": fds["req"][0]}, self.workdir, self.conf, self.lim)
+                        "req": fds["req"][0]}, self.workdir, self.conf, self.lim, training)
         self.pid = pid
         self.conf.for_pid(pid)
         for name in ("out", "res", "prog"):
@@ -202,7 +207,15 @@ class Child:
     def fits(self, request: dict, token: str | None) -> bool:
         """Whether `request` may run in this child: same submission, same limits, a child fit for more."""
         return (self.open and token is not None and token == self.token and request["limits"] == self.lim
-                and request["exercise"] != 4 and self.runs < limits_mod.SESSION_RUNS)
+                and not self.training and request["exercise"] != 4 and self.runs < limits_mod.SESSION_RUNS)
+
+    def adopt(self, request: dict, token: str | None) -> bool:
+        """A spare child (forked ahead, no run yet) takes a new session's first run, if it may and is alive."""
+        if not (self.open and self.runs == 0 and request["limits"] == self.lim and request["exercise"] != 4
+                and self._alone()):
+            return False
+        self.token, self.started = token, time.monotonic()  # its time starts now, not when it was forked
+        return True
 
     def run(self, request: dict, emit, stop_fd: int) -> tuple[dict, bytes]:
         """Send one request, enforce its wall time, collect its output and answer.
@@ -378,35 +391,60 @@ def crashed(header: dict) -> bool:
 
 
 class Sessions:
-    """The worker's one live child, reused by the runs of one submission (its session token)."""
+    """The worker's live child, reused by the runs of one submission (its session token), and a spare.
 
-    def __init__(self) -> None:
+    When a session ends, the next child is forked at once (the spare): its fork, confinement and
+    guards happen while the parent reads the next submission, not while the parent waits.
+    """
+
+    def __init__(self, ds) -> None:
+        self.ds = ds
         self.live: Child | None = None
+        self.spare: Child | None = None
         self.variants: list = []  # every variant of exercises 1-3 seen: their forward passes are made before a fork
 
-    def run(self, request: dict, ds, emit, stop_fd: int) -> tuple[dict, bytes]:
+    def run(self, request: dict, emit, stop_fd: int) -> tuple[dict, bytes]:
         token = request.get("session")
         if request["exercise"] != 4 and request["variant"] not in self.variants:
             self.variants.append(request["variant"])
         if self.live is not None and not self.live.fits(request, token):
             self.end()
         if self.live is None:
-            self.live = Child(ds, request, token, self.variants if request["exercise"] != 4 else [])
+            self.live = self._new(request, token)
         header, frame = self.live.run(request, emit, stop_fd)
         if header["run_index"] > 0 and crashed(header):
             # what stopped it may be what the session's earlier runs left behind (memory): again, alone
             self.end()
-            self.live = Child(ds, request, token, self.variants if request["exercise"] != 4 else [])
+            self.live = self._new(request, token, spare=False)
             header, frame = self.live.run(request, emit, stop_fd)
         if not self.live.open or token is None:
             self.end()
         return header, frame
 
-    def end(self) -> None:
-        """Kill the live child, if any (the next run forks a fresh one)."""
+    def _new(self, request: dict, token: str | None, spare: bool = True) -> Child:
+        """The spare child if it can take `request`, else a new one."""
+        if spare and self.spare is not None:
+            child, self.spare = self.spare, None
+            if child.adopt(request, token):
+                return child
+            child.close()
+        training = request["exercise"] == 4
+        return Child(self.ds, request["limits"], token, [] if training else self.variants, training)
+
+    def end(self, fork_spare: bool = False) -> None:
+        """Kill the live child, if any; with `fork_spare`, fork the next session's child now."""
         if self.live is not None:
-            self.live.close()
-            self.live = None
+            live, self.live = self.live, None
+            live.close()
+            if fork_spare and not live.training and self.spare is None:
+                self.spare = Child(self.ds, live.lim, None, self.variants)
+
+    def close(self) -> None:
+        """Kill both children (the worker is leaving)."""
+        self.end()
+        if self.spare is not None:
+            spare, self.spare = self.spare, None
+            spare.close()
 
 
 def _drain(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
@@ -460,7 +498,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     torch.set_num_threads(1)  # safe to fork, and bit-identical to the parent's forward pass
     datasets: dict = {}
-    sessions = Sessions()
+    sessions: dict = {}  # names.txt -> Sessions
 
     def emit(line: bytes) -> None:
         try:
@@ -473,7 +511,12 @@ def main() -> None:
 
     for request in _requests(0):
         if request.get("end_session"):  # no answer: the parent goes on
-            sessions.end()
+            try:
+                for one in sessions.values():
+                    one.end(fork_spare=True)
+            except Exception as exc:  # noqa: BLE001 - told on the next request's answer, if it fails too
+                print(f"[grader] ending a session failed: {exc}", file=sys.stderr, flush=True)
+                sessions = {}
             continue
         try:
             names = request["names"]
@@ -482,15 +525,23 @@ def main() -> None:
             if request.get("warmup"):
                 header, frame = {"id": request.get("id"), "ready": True, "frame_size": 0}, b""
             else:
-                header, frame = sessions.run(request, datasets[names], emit, 0)
+                if names not in sessions:
+                    for other in sessions.values():
+                        other.close()
+                    sessions = {names: Sessions(datasets[names])}
+                header, frame = sessions[names].run(request, emit, 0)
         except Exception as exc:  # a grader failure: the parent raises it
-            try:
-                sessions.end()
-            except Exception:  # noqa: BLE001 - the child's pdeathsig still ends it
-                sessions.live = None
+            for one in sessions.values():
+                try:
+                    one.close()
+                except Exception:  # noqa: BLE001 - the children's pdeathsig still ends them
+                    pass
+            sessions = {}
             header, frame = {"id": request.get("id"), "grader_error": f"{type(exc).__name__}: {exc}", "frame_size": 0}, b""
         proto_out.write(json.dumps(header).encode() + b"\n" + frame)
         proto_out.flush()
+    for one in sessions.values():  # stdin closed: the parent is done
+        one.close()
 
 
 if __name__ == "__main__":
