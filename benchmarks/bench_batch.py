@@ -1,16 +1,24 @@
 """Benchmark `batch` against executing the same notebooks with nbclient (the way nbgrader and Otter grade).
 
-    python benchmarks/bench_batch.py                       # 100 notebooks, exercises 1-3 and all four
-    python benchmarks/bench_batch.py --n 20 --sample 4     # quicker
+    python benchmarks/bench_batch.py                       # 100 notebooks per set, the three sets
+    python benchmarks/bench_batch.py --sets 1-3 --n 20     # quicker
     python benchmarks/bench_batch.py --json figures.json
 
-For each set of exercises it writes N student notebooks (the lecture's answer notebook: cells up to
-exercise 3, or the whole notebook with exercise 4's loop cut to the quick check's steps; one in
-five with a classic mistake; each student's answer cells made unique, so that no two notebooks
-share them, as in a real class), then in the same run:
+For each set it writes N student notebooks, one in five with a classic mistake, each student's
+answer cells made unique (no two notebooks share them, as in a real class):
 
-  batch     run_batch(..., jobs=J): J warm workers, each submission in its own isolated children,
-            hidden variants included; wall time / N, start-up included (amortised).
+  1-3       the lecture's answer notebook up to exercise 3;
+  1-4       the whole answer notebook as a student hands it in: exercise 4 trains 200,000 steps,
+            then calibrates BatchNorm, evaluates and samples (the grader's quick mode runs 4,000
+            steps of the student's loop, whatever max_steps says);
+  1-4-cut   the same with the notebook's loop cut to the quick mode's 4,000 steps, so that both
+            sides train the same number of steps.
+
+then, in the same run:
+
+  batch     `backprop-ninja batch IN --out OUT --jobs J` run as an instructor runs it (a new
+            process: its start-up, J warm workers, every output written); each submission in
+            its own isolated child, hidden variants included; wall time / N (amortised).
   nbclient  J notebooks at a time, each in a fresh kernel (import torch, build the dataset, run
             every cell), on a sample of the same notebooks; wall time / sample.
 
@@ -24,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +49,6 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: 
 
 import make_fixtures  # noqa: E402  (the lecture's notebook, cell by cell)
 from grader import data  # noqa: E402
-from grader.batch import run_batch  # noqa: E402
-from grader.grading import Options  # noqa: E402
 from grader.training_run import QUICK_STEPS  # noqa: E402
 
 MISTAKES = (  # (cell text, replacement): the lecture's classic slips, one per wrong notebook
@@ -53,8 +60,8 @@ MISTAKES = (  # (cell text, replacement): the lecture's classic slips, one per w
 ANSWER = re.compile(r"^\s*(d\w+|grads)\s*[-+*/]?=", re.M)  # a cell assigning a gradient
 
 
-def notebooks(dest: Path, n: int, with_ex4: bool) -> None:
-    """N student notebooks: the lecture's answers, every fifth with a mistake."""
+def notebooks(dest: Path, n: int, with_ex4: bool, cut: bool = True) -> None:
+    """N student notebooks: the lecture's answers, every fifth with a mistake; `cut`: loops of QUICK_STEPS steps."""
     cells = make_fixtures.lecture()
     if not with_ex4:
         cells = cells[: make_fixtures.EX4 - 1]
@@ -63,7 +70,8 @@ def notebooks(dest: Path, n: int, with_ex4: bool) -> None:
         nb_cells = []
         for kind, source in cells:
             if kind == "code":
-                source = source.replace("max_steps = 200000", f"max_steps = {QUICK_STEPS}")
+                if cut:
+                    source = source.replace("max_steps = 200000", f"max_steps = {QUICK_STEPS}")
                 if k % 5 == 4:
                     old, new = MISTAKES[(k // 5) % len(MISTAKES)]
                     source = source.replace(old, new)
@@ -88,14 +96,20 @@ def execute(args: tuple) -> float:
     return time.perf_counter() - start
 
 
-def bench(label: str, with_ex4: bool, n: int, sample: int, jobs: int, names: Path, work: Path) -> dict:
+SETS = {"1-3": (False, True), "1-4": (True, False), "1-4-cut": (True, True)}  # (exercise 4, loop cut)
+
+
+def bench(label: str, n: int, sample: int, jobs: int, names: Path, work: Path) -> dict:
+    with_ex4, cut = SETS[label]
     folder = work / label
-    notebooks(folder / "in", n, with_ex4)
+    notebooks(folder / "in", n, with_ex4, cut)
     start = time.perf_counter()
-    result = run_batch(folder / "in", folder / "out", names=names, options=Options(), jobs=jobs)
+    subprocess.run([sys.executable, "-m", "grader", "batch", str(folder / "in"), "--out", str(folder / "out"),
+                    "--jobs", str(jobs), "--names", str(names), "--quiet"], check=True, stdout=subprocess.DEVNULL)
     batch_s = time.perf_counter() - start
-    if result.failed or result.graded != n:
-        raise SystemExit(f"{label}: the batch did not grade every notebook: {result.failed}")
+    done = json.loads((folder / "out" / "batch.json").read_text())
+    if done["failed"] or done["graded"] != n:
+        raise SystemExit(f"{label}: the batch did not grade every notebook: {done['failed']}")
     cwd = folder / "kernel"
     cwd.mkdir()
     shutil.copyfile(names, cwd / "names.txt")
@@ -104,7 +118,7 @@ def bench(label: str, with_ex4: bool, n: int, sample: int, jobs: int, names: Pat
     with ProcessPoolExecutor(jobs) as pool:
         each = list(pool.map(execute, [(str(p), str(cwd)) for p in picked]))
     nbclient_s = time.perf_counter() - start
-    row = {"set": label, "n": n, "jobs": jobs, "batch_total_s": round(batch_s, 2),
+    row = {"set": f"exercises {label}", "n": n, "jobs": jobs, "batch_total_s": round(batch_s, 2),
            "batch_s_per_submission": round(batch_s / n, 3), "nbclient_sample": len(picked),
            "nbclient_total_s": round(nbclient_s, 2), "nbclient_s_per_submission": round(nbclient_s / len(picked), 3),
            "nbclient_s_per_notebook_kernel": round(sum(each) / len(each), 2)}
@@ -116,8 +130,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="submissions per set (default 100)")
     parser.add_argument("--sample", type=int, default=10, help="notebooks nbclient executes per set (default 10)")
+    parser.add_argument("--sample-full", type=int, default=2,
+                        help="notebooks nbclient executes for 1-4, 200,000 steps each (default 2: ~3 minutes)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallelism of both (default: cores)")
-    parser.add_argument("--sets", default="1-3,1-4", help="1-3, 1-4 or both (default)")
+    parser.add_argument("--sets", default="1-3,1-4,1-4-cut", help="any of 1-3, 1-4, 1-4-cut (default: all three)")
     parser.add_argument("--names", default=None, help="names.txt (default: $BACKPROP_NINJA_NAMES or the cache)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -126,8 +142,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bpn-bench-") as tmp:
         for label in args.sets.split(","):
-            rows.append(bench(f"exercises {label}", label == "1-4", args.n, min(args.sample, args.n), args.jobs,
-                              names, Path(tmp)))
+            if label not in SETS:
+                parser.error(f"unknown set {label!r}: choose from {', '.join(SETS)}")
+            sample = args.sample_full if label == "1-4" else args.sample
+            rows.append(bench(label, args.n, min(sample, args.n), args.jobs, names, Path(tmp)))
             r = rows[-1]
             print(f"{r['set']}: batch {r['batch_s_per_submission']:.3f} s/submission ({r['n']} in {r['batch_total_s']} s), "
                   f"nbclient {r['nbclient_s_per_submission']:.2f} s/submission ({r['nbclient_sample']} in "

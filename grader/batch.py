@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import tempfile
 import threading
 import time
@@ -81,7 +82,7 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
     Raises BatchError (bad input), data.DataError (no names.txt) and identity.IdentityError (bad roster);
     a grader failure on one submission is recorded in BatchResult.failed and the batch goes on.
     """
-    from .grading import Options
+    from .options import Options
 
     started = time.monotonic()
     options = options or Options()
@@ -150,7 +151,7 @@ def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
     import multiprocessing
 
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=work.start_job_process,
-                             initargs=(str(names_path), options)) as pool:
+                             initargs=(str(names_path), pickle.dumps(options))) as pool:
         todo, in_flight, preloading = iter(jobs_iter), {}, None
         try:
             while True:

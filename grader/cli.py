@@ -46,7 +46,7 @@ def build_options(rubric=None, full=False, steps=None, time_limit=None, progress
     """Options from a rubric file (or the defaults) and the command line's overrides."""
     import dataclasses
 
-    from .grading import Options
+    from .options import Options
 
     if rubric:
         from .rubric import RubricError, load_rubric

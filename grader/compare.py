@@ -16,25 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .options import POLICIES, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
 from .results import ERROR, FAIL, MISSING, PASS, CheckResult
 
 EPS32 = torch.finfo(torch.float32).eps
-TOLERANCE_FACTOR = 16.0
-POLICIES = ("roundoff", "allclose", "exact")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """When a float32 answer passes (a rubric's [tolerance]).
-
-    "roundoff" (the default, above), "allclose" (the lecture's cmp: torch.allclose with rtol/atol)
-    or "exact" (bit-identical to autograd's float32 gradient).
-    """
-
-    policy: str = "roundoff"
-    factor: float = TOLERANCE_FACTOR  # roundoff: the multiple of autograd's own float32 error
-    rtol: float = 1e-5  # allclose
-    atol: float = 1e-8  # allclose
 
 
 @dataclass

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from . import __version__, compare, data, model, scan, wire
 from .exercises import Exercise, get as get_exercise
-from .limits import Limits
+from .options import Options  # noqa: F401 - re-exported: grading.Options
 from .results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
 from .sandbox import Outcome, Sandbox
 from .submission import ExerciseCode, SubmissionError, load_submission
@@ -18,19 +18,6 @@ SUBMISSION_SUFFIXES = (".py", ".ipynb")
 # The runs of one submission share a child (grader/worker.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
-
-
-@dataclass
-class Options:
-    """How to grade: which variants, which limits, how many points (a rubric fills these)."""
-
-    variants: tuple = (model.PUBLIC, *model.HIDDEN)  # public first; a check must pass on all
-    limits: Limits = field(default_factory=Limits)
-    points: dict = field(default_factory=dict)  # exercise id -> points per check
-    integrity_zeroes: bool = True  # an exercise whose code calls autograd scores 0
-    ex4: dict = field(default_factory=dict)  # exercise 4's options (steps, full run ...)
-    check_points: dict = field(default_factory=dict)  # (exercise id, check name) -> points, over `points`
-    tolerance: compare.Tolerance = field(default_factory=compare.Tolerance)  # when an answer passes
 
 
 @dataclass

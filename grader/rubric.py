@@ -42,10 +42,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from . import compare, model
+from . import options as opts
 from .exercises import EXERCISES
-from .grading import Options
 from .limits import Limits
+from .options import Options
 
 SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "ex4")
 # ex4 keys that change how the terminal looks, not the grade, and ex4 defaults: left out of the fingerprint
@@ -83,7 +83,7 @@ def from_dict(raw: dict) -> Options:
     variants = _table(raw, "variants")
     _known("variants", variants, ("hidden",))
     if not _bool(variants, "variants", "hidden", True):
-        options.variants = (model.PUBLIC,)
+        options.variants = (opts.PUBLIC,)
     limits = _table(raw, "limits")
     fields = {f.name: f for f in dataclasses.fields(Limits)}
     _known("limits", limits, fields)
@@ -128,13 +128,13 @@ def _exercises(options: Options, table: dict) -> None:
             options.check_points[(ex.id, bare)] = _number(value, f"exercises.{key}.checks.{name}")
 
 
-def _tolerance(table: dict) -> compare.Tolerance:
+def _tolerance(table: dict) -> opts.Tolerance:
     _known("tolerance", table, ("policy", "factor", "rtol", "atol"))
     policy = table.get("policy", "roundoff")
-    if policy not in compare.POLICIES:
-        raise RubricError(f"tolerance.policy: {policy!r} is not one of {', '.join(map(repr, compare.POLICIES))}")
+    if policy not in opts.POLICIES:
+        raise RubricError(f"tolerance.policy: {policy!r} is not one of {', '.join(map(repr, opts.POLICIES))}")
     values = {k: _number(table[k], f"tolerance.{k}") for k in ("factor", "rtol", "atol") if k in table}
-    return compare.Tolerance(policy=policy, **values)
+    return opts.Tolerance(policy=policy, **values)
 
 
 def _table(raw: dict, key: str) -> dict:

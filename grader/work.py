@@ -63,7 +63,7 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
     return result.to_dict()
 
 
-def warm_grader(names, options):
+def warm_grader(names, options, sandbox=None):
     """A Grader whose worker is started and whose references are computed.
 
     torch runs on one thread in this process, so that every Grader computes the same
@@ -72,8 +72,9 @@ def warm_grader(names, options):
     """
     from .sandbox import Sandbox
 
-    sandbox = Sandbox(names)
-    sandbox.start()
+    if sandbox is None:
+        sandbox = Sandbox(names)
+        sandbox.start()
     import torch
 
     from .grading import Grader
@@ -94,14 +95,23 @@ def warm_grader(names, options):
 _grader = None
 
 
-def start_job_process(names, options) -> None:
-    """The job process's initializer: warm its Grader; Ctrl-C is the batch's to handle, not ours."""
+def start_job_process(names, options: bytes) -> None:
+    """The job process's initializer: warm its Grader; Ctrl-C is the batch's to handle, not ours.
+
+    `options` comes pickled by the batch (our own object, never a student's): unpickling it
+    imports torch, so the worker is started first and imports torch at the same time.
+    """
     global _grader
+    import pickle
     from multiprocessing.util import Finalize
+
+    from .sandbox import Sandbox
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(os.getppid())
-    _grader = warm_grader(names, options)
+    sandbox = Sandbox(names)
+    sandbox.start()
+    _grader = warm_grader(names, pickle.loads(options), sandbox)
     Finalize(None, _grader.close, exitpriority=10)
     # last of all: skip the interpreter's teardown of torch (0.3 s a process, at the end of every batch)
     Finalize(None, os._exit, args=(0,), exitpriority=-100)

@@ -221,3 +221,16 @@ def test_bad_input_is_a_usage_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "grader", "batch", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "o")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "expected a folder or a .zip export" in run.stderr
+
+
+def test_the_batch_process_itself_never_imports_torch(tmp_path, names_path):
+    """Only job processes and workers import torch (0.8 s each): the command's own process stays light."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "ada.py").write_text(make_batch.solution(2))
+    script = ("import sys\nfrom grader.cli import main\n"
+              f"sys.argv = ['backprop-ninja', 'batch', {str(tmp_path / 'in')!r}, '--out', {str(tmp_path / 'out')!r}, "
+              f"'--jobs', '1', '-q', '--names', {str(names_path)!r}]\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\nprint('torch imported:', 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert "torch imported: False" in done.stdout, done.stdout + done.stderr
+    assert "1 graded" in done.stdout
