@@ -12,7 +12,6 @@ import functools
 import gc
 import os
 import random
-import shutil
 import signal
 import sys
 import traceback
@@ -20,7 +19,7 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from . import guards, model, progress, wire
+from . import fsview, guards, model, progress, wire
 from .exercises import get as get_exercise
 
 STUDENT_FILE = "<submission>"
@@ -196,6 +195,7 @@ class Session:
         self.stdout, self.stderr, self.environ = sys.stdout, sys.stderr, dict(os.environ)
         self.builtins = dict(vars(builtins))
         self.dtype, self.recursion = torch.get_default_dtype(), sys.getrecursionlimit()
+        self.num_threads = torch.get_num_threads()
         self.compiled: dict = {}
         self.shared: dict = {}  # name -> (tensor, version): the dataset's tensors, given uncopied
         random.setstate(self.py_rng)
@@ -250,6 +250,8 @@ class Session:
         names.clear()
         names.update(self.builtins)
         torch.set_default_dtype(self.dtype)
+        if torch.get_num_threads() != self.num_threads:
+            torch.set_num_threads(self.num_threads)  # threads it asked for would start in the next run
         torch.set_rng_state(self.rng)
         random.setstate(self.py_rng)
         progress.reset()
@@ -261,10 +263,10 @@ class Session:
 
     def _clear_files(self) -> None:
         """Remove the files earlier runs left: the working directory and, with a uid of its own, its /tmp files."""
-        _clear(self.workdir, own_only=False)
+        fsview.clear(self.workdir)
         if self.own_uid:
-            for place in ("/tmp", "/var/tmp", "/dev/shm"):
-                _clear(place, own_only=True, keep=self.workdir)
+            for place in fsview.SHARED_TMP:
+                fsview.clear(place, uid=os.getuid(), keep=self.workdir)
 
 
 @functools.lru_cache(maxsize=4)
@@ -298,24 +300,3 @@ def _fresh(s: model.Setup) -> model.Setup:
     g = torch.Generator().set_state(s.g.get_state())
     params = {k: v.clone() for k, v in s.params.items()}
     return dataclasses.replace(s, g=g, params=params, ix=s.ix.clone(), Xb=s.Xb.clone(), Yb=s.Yb.clone())
-
-
-def _clear(place: str, own_only: bool, keep: str = "") -> None:
-    """Remove what a run left in `place` (only its own files when others share the place), never `keep`."""
-    me = os.getuid()
-    try:
-        entries = list(os.scandir(place))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if keep and (entry.path == keep or keep.startswith(entry.path + "/")):
-                continue
-            if own_only and entry.stat(follow_symlinks=False).st_uid != me:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            pass

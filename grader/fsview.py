@@ -14,6 +14,7 @@ import ctypes
 import functools
 import itertools
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -120,3 +121,23 @@ def open_view(workdir: str, size_mb: int) -> None:
     finally:
         if staging is not None:
             os.close(staging)
+
+
+def clear(place: str, uid: int | None = None, keep: str = "") -> None:
+    """Remove the entries of `place` (only those owned by `uid`, when given), never `keep` or a folder above it."""
+    try:
+        entries = list(os.scandir(place))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if keep and (entry.path == keep or keep.startswith(entry.path + "/")):
+                continue
+            if uid is not None and entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass

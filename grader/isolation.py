@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import shutil
 import signal
 import sys
 import time
@@ -286,17 +285,4 @@ def cleanup(conf: Confinement) -> None:
     if conf.uid is None or conf.view:
         return
     for place in fsview.SHARED_TMP:
-        try:
-            entries = list(os.scandir(place))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != conf.uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
+        fsview.clear(place, uid=conf.uid)
