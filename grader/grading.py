@@ -33,12 +33,12 @@ class Grader:
     """Grades submissions; holds the dataset, autograd's references and a warm sandbox."""
 
     def __init__(self, names: str | os.PathLike | None = None, options: Options | None = None,
-                 sandbox: Sandbox | None = None):
+                 sandbox: Sandbox | None = None, dataset=None):
         self.names = data.names_path(names)
         self.options = options or Options()
         self.sandbox = sandbox or Sandbox(self.names)
         self.sandbox.start()  # the worker warms up on the other core while this process builds its dataset
-        self.ds = data.load(self.names)
+        self.ds = dataset if dataset is not None else data.load(self.names)
         self._references: dict = {}
         self._sessions = 0
 

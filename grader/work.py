@@ -63,7 +63,7 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
     return result.to_dict()
 
 
-def warm_grader(names, options, sandbox=None):
+def warm_grader(names, options, sandbox=None, dataset=None):
     """A Grader whose worker is started and whose references are computed.
 
     torch runs on one thread in this process, so that every Grader computes the same
@@ -80,7 +80,7 @@ def warm_grader(names, options, sandbox=None):
     from .grading import Grader
 
     torch.set_num_threads(1)
-    grader = Grader(names, options, sandbox=sandbox)
+    grader = Grader(names, options, sandbox=sandbox, dataset=dataset)
     try:
         grader.sandbox.warm()
         for variant in options.variants:
@@ -98,20 +98,26 @@ _grader = None
 def start_job_process(names, options: bytes) -> None:
     """The job process's initializer: warm its Grader; Ctrl-C is the batch's to handle, not ours.
 
-    `options` comes pickled by the batch (our own object, never a student's): unpickling it
-    imports torch, so the worker is started first and imports torch at the same time.
+    The worker is forked from this process right after torch is imported and the dataset built,
+    so that it needs no import of its own: at that point this fresh process holds nothing else
+    (no autograd gradient, no submission). `options` comes pickled by the batch (our own object).
     """
     global _grader
     import pickle
     from multiprocessing.util import Finalize
 
+    import torch
+
+    from . import data
     from .sandbox import Sandbox
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_parent(os.getppid())
+    torch.set_num_threads(1)
+    dataset = data.load(names)
     sandbox = Sandbox(names)
-    sandbox.start()
-    _grader = warm_grader(names, pickle.loads(options), sandbox)
+    sandbox.start_forked(dataset)
+    _watch_parent(os.getppid())  # a thread: started after the fork
+    _grader = warm_grader(names, pickle.loads(options), sandbox, dataset)
     Finalize(None, _grader.close, exitpriority=10)
     # last of all: skip the interpreter's teardown of torch (0.3 s a process, at the end of every batch)
     Finalize(None, os._exit, args=(0,), exitpriority=-100)

@@ -492,13 +492,13 @@ def _requests(fd: int):
                 yield request
 
 
-def main() -> None:
-    """Serve requests until stdin closes."""
+def main(datasets: dict | None = None) -> None:
+    """Serve requests until stdin closes; `datasets` (names.txt -> Dataset): already built by the process this one forked from."""
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints never corrupt the protocol
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     torch.set_num_threads(1)  # safe to fork, and bit-identical to the parent's forward pass
-    datasets: dict = {}
+    datasets = dict(datasets or {})
     sessions: dict = {}  # names.txt -> Sessions
 
     def emit(line: bytes) -> None:

@@ -234,3 +234,33 @@ def test_the_batch_process_itself_never_imports_torch(tmp_path, names_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert "torch imported: False" in done.stdout, done.stdout + done.stderr
     assert "1 graded" in done.stdout
+
+
+HUNTER = """import gc
+gc.unfreeze()  # the worker froze its objects: back into the lists get_objects() reads
+for t in gc.get_objects():
+    if isinstance(t, torch.Tensor) and tuple(t.shape) in ((32, 27), (32, 64)):
+        print("hunt", repr(float((t.double() ** 2).sum())))
+dlogits = torch.zeros(1)
+"""
+
+
+def test_a_batch_workers_memory_holds_no_autograd_gradient(tmp_path, names_path):
+    """Batch workers are forked from their job process: before it computed any reference, so a student
+    searching every object of its child finds no tensor equal to autograd's dlogits or dhprebn."""
+    import torch
+
+    from grader import data, model
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "hunter.py").write_text(HUNTER)
+    result = run_batch(tmp_path / "in", tmp_path / "out", names=names_path, jobs=1)
+    assert result.graded == 1
+    record = json.loads((tmp_path / "out" / "students" / "hunter.json").read_text())
+    output = record["result"]["exercises"][0]["output"]
+    seen = [float(line.split()[1]) for line in output.splitlines() if line.startswith("hunt ")]
+    assert len(seen) > 5  # the hunt works: it sees the forward pass's tensors of those shapes
+    grads = model.autograd_gradients(model.setup(data.load(names_path), model.PUBLIC), torch.float64)
+    for name in ("logits", "hprebn"):
+        secret = float((grads[name] ** 2).sum())
+        assert not any(abs(v - secret) <= 1e-5 * secret for v in seen), name  # float32 or float64 alike
