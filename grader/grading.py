@@ -15,7 +15,7 @@ from .sandbox import Outcome, Sandbox
 from .submission import ExerciseCode, SubmissionError, load_submission
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
-# The runs of one submission share a child (grader/worker.py), exercise 3 first: nothing exercise 1
+# The runs of one submission share a child (grader/sessions.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
 

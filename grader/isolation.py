@@ -99,7 +99,7 @@ def _warn_once(text: str) -> None:
 def join(conf: Confinement, pid: int) -> None:
     """In the worker, right after the fork: put the child in the run's cgroups (its children follow).
 
-    The child waits for this before the student's code runs (grader/worker.py's gate).
+    The child waits for this before the student's code runs (grader/childloop.py's gate).
     """
     conf.joined = cgroups.join(conf.cgroups, pid).get("pids", False)
 

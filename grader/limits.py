@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 MAXFD = 4096
 EXIT_FAILED = 70  # the grader's own code in the child failed (after the student's ran)
 EXIT_NO_MEMORY = 71  # ... and it failed for lack of memory: the memory limit
-SESSION_RUNS = 16  # most runs one child does one after another (grader/worker.py's sessions)
+SESSION_RUNS = 16  # most runs one child does one after another (grader/sessions.py)
 _MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 
@@ -101,6 +101,19 @@ def fired(exit_code: int, error: dict | None, usage: dict) -> dict:
     processes = (kind == "BlockingIOError" and f"errno {errno.EAGAIN}]" in message) or usage.get("process_limit", False)
     files = kind in ("OSError", "IOError") and any(f"errno {e}]" in message for e in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT))
     return {"memory_limit": bool(memory), "process_limit": bool(processes), "file_limit": files}
+
+
+def abnormal(header: dict) -> bool:
+    """A run that did not answer normally: a limit, a timeout, a crash, an exit, a stop."""
+    return bool(header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"] or not header["frame_size"]
+                or header["memory_limit"] or header["process_limit"] or header["file_limit"])
+
+
+def crashed(header: dict) -> bool:
+    """A run that hit a memory, process or file limit, or exited without answering (not a timeout or a stop)."""
+    if header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"]:
+        return False  # its own doing: the child was fit when it began, no thread or process of earlier runs left
+    return bool(header["memory_limit"] or header["process_limit"] or header["file_limit"] or not header["frame_size"])
 
 
 def describe(header: dict, lim) -> str:
