@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import pickle
 import tempfile
 import threading
 import time
@@ -151,7 +150,7 @@ def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
     import multiprocessing
 
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=work.start_job_process,
-                             initargs=(str(names_path), pickle.dumps(options))) as pool:
+                             initargs=(str(names_path), options)) as pool:
         todo, in_flight, preloading = iter(jobs_iter), {}, None
         try:
             while True:

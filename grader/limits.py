@@ -110,10 +110,12 @@ def abnormal(header: dict) -> bool:
 
 
 def crashed(header: dict) -> bool:
-    """A run that hit a memory, process or file limit, or exited without answering (not a timeout or a stop)."""
-    if header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"]:
-        return False  # its own doing: the child was fit when it began, no thread or process of earlier runs left
-    return bool(header["memory_limit"] or header["process_limit"] or header["file_limit"] or not header["frame_size"])
+    """An abnormal run that hit a memory, process or file limit, or exited without answering.
+
+    Not a timeout, a stop or an oversized answer: those are the run's own doing (the child was fit
+    when it began, no thread or process of earlier runs left).
+    """
+    return abnormal(header) and not (header["timed_out"] or header["stopped_by_user"] or header["frame_too_large"])
 
 
 def describe(header: dict, lim) -> str:

@@ -15,16 +15,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from .limits import Limits
+from .limits import MAXFD, Limits
 
 if TYPE_CHECKING:  # importing torch here would delay starting the worker (grader/work.py starts it first)
     from .model import Variant
 
-GRACE_SECONDS = 60.0
-WARMUP_SECONDS = 300.0  # importing torch and building the dataset, on a slow machine  # on top of a run's own limit, before the worker itself is presumed stuck
+GRACE_SECONDS = 60.0  # on top of a run's own limit, before the worker itself is presumed stuck
+WARMUP_SECONDS = 300.0  # importing torch and building the dataset, on a slow machine
 
 
 class GraderError(Exception):
@@ -69,7 +68,7 @@ class ForkedWorker:
                 os.dup2(in_r, 0)
                 os.dup2(out_w, 1)
                 os.dup2(log, 2)
-                os.closerange(3, 65536)
+                os.closerange(3, MAXFD)
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)

@@ -95,15 +95,14 @@ def warm_grader(names, options, sandbox=None, dataset=None):
 _grader = None
 
 
-def start_job_process(names, options: bytes) -> None:
+def start_job_process(names, options) -> None:
     """The job process's initializer: warm its Grader; Ctrl-C is the batch's to handle, not ours.
 
     The worker is forked from this process right after torch is imported and the dataset built,
     so that it needs no import of its own: at that point this fresh process holds nothing else
-    (no autograd gradient, no submission). `options` comes pickled by the batch (our own object).
+    (no autograd gradient, no submission).
     """
     global _grader
-    import pickle
     from multiprocessing.util import Finalize
 
     import torch
@@ -117,7 +116,7 @@ def start_job_process(names, options: bytes) -> None:
     sandbox = Sandbox(names)
     sandbox.start_forked(dataset)
     _watch_parent(os.getppid())  # a thread: started after the fork
-    _grader = warm_grader(names, pickle.loads(options), sandbox, dataset)
+    _grader = warm_grader(names, options, sandbox, dataset)
     Finalize(None, _grader.close, exitpriority=10)
     # last of all: skip the interpreter's teardown of torch (0.3 s a process, at the end of every batch)
     Finalize(None, os._exit, args=(0,), exitpriority=-100)

@@ -87,3 +87,14 @@ def test_lecture_splits(dataset):
     assert dataset.vocab_size == 27 and dataset.itos[0] == "." and dataset.stoi["a"] == 1
     assert tuple(dataset.Xtr.shape) == (182625, 3)
     assert dataset.Xtr.shape[0] + dataset.Xdev.shape[0] + dataset.Xte.shape[0] == len("".join(dataset.words)) + len(dataset.words)
+
+
+def test_the_quick_build_gives_the_lectures_tensors(dataset):
+    """load() builds the splits with a flat list; the lecture's build_dataset (what students call) gives the same."""
+    import torch
+
+    n1, n2 = int(0.8 * len(dataset.words)), int(0.9 * len(dataset.words))
+    for words, (X, Y) in ((dataset.words[:n1], (dataset.Xtr, dataset.Ytr)), (dataset.words[n1:n2], (dataset.Xdev, dataset.Ydev)),
+                          (dataset.words[n2:], (dataset.Xte, dataset.Yte))):
+        X2, Y2 = data.build_dataset(words, dataset.stoi)
+        assert X.dtype == X2.dtype == torch.int64 and torch.equal(X, X2) and torch.equal(Y, Y2)
