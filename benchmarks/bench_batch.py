@@ -49,7 +49,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: 
 
 import make_fixtures  # noqa: E402  (the lecture's notebook, cell by cell)
 from grader import data  # noqa: E402
-from grader.training_run import QUICK_STEPS  # noqa: E402
+from grader.training.run import QUICK_STEPS  # noqa: E402
 
 MISTAKES = (  # (cell text, replacement): the lecture's classic slips, one per wrong notebook
     ("dlogprobs[range(n), Yb] = -1.0/n", "dlogprobs[range(n), Yb] = -1.0"),

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader import data, model, training, training_run  # noqa: E402
+from grader import data, model
+from grader.training import loop as training, run as training_run  # noqa: E402
 from grader.grading import Grader, Options  # noqa: E402
 
 SOLUTION = ROOT / "solutions" / "ex4_training.py"

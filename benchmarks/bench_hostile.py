@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
 
 from grader.exercises import get as get_exercise  # noqa: E402
 from grader.grading import Grader, Options  # noqa: E402
-from grader.limits import Limits  # noqa: E402
-from grader.sandbox import GraderError  # noqa: E402
+from grader.sandbox.limits import Limits  # noqa: E402
+from grader.sandbox.runner import GraderError  # noqa: E402
 
 CASES = ROOT / "tests" / "hostile"
 SOLUTIONS = ROOT / "solutions"

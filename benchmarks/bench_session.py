@@ -21,10 +21,10 @@ if str(ROOT) not in sys.path:
 
 from grader import data  # noqa: E402
 from grader.grading import RUN_ORDER  # noqa: E402
-from grader.limits import Limits  # noqa: E402
+from grader.sandbox.limits import Limits  # noqa: E402
 from grader.model import HIDDEN, PUBLIC  # noqa: E402
-from grader.sandbox import Sandbox  # noqa: E402
-from grader.submission import load_submission  # noqa: E402
+from grader.sandbox.runner import Sandbox  # noqa: E402
+from grader.submissions.reader import load_submission  # noqa: E402
 
 STUBS = {1: "ex1_backprop_one_by_one.py", 2: "ex2_cross_entropy.py", 3: "ex3_batchnorm.py"}
 

@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grader import child, compare, data, model  # noqa: E402
+from grader.sandbox import child
+from grader import compare, data, model  # noqa: E402
 from grader.exercises import EX1_NAMES, EX4_NAMES  # noqa: E402
 from grader.results import PASS  # noqa: E402
 

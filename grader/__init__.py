@@ -5,6 +5,6 @@ __version__ = "0.1.0"
 
 def check(exercise: int, namespace: dict | None = None):
     """Self-check an exercise from a notebook's own variables (see grader.selfcheck)."""
-    from .selfcheck import check as _check
+    from grader.report.selfcheck import check as _check
 
     return _check(exercise, namespace)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .options import POLICIES, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
-from .results import ERROR, FAIL, MISSING, PASS, CheckResult
+from grader.options import POLICIES, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
+from grader.results import ERROR, FAIL, MISSING, PASS, CheckResult
 
 EPS32 = torch.finfo(torch.float32).eps
 

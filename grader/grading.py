@@ -7,12 +7,14 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, compare, data, model, scan, wire
-from .exercises import Exercise, get as get_exercise
-from .options import Options  # noqa: F401 - re-exported: grading.Options
-from .results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
-from .sandbox import Outcome, Sandbox
-from .submission import ExerciseCode, SubmissionError, load_submission
+from grader import __version__, compare, data, model
+from grader.submissions import scan
+from grader.sandbox import wire
+from grader.exercises import Exercise, get as get_exercise
+from grader.options import Options  # noqa: F401 - re-exported: grading.Options
+from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
+from grader.sandbox.runner import Outcome, Sandbox
+from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 # The runs of one submission share a child (grader/sessions.py), exercise 3 first: nothing exercise 1
@@ -91,7 +93,7 @@ class Grader:
         """Grade one exercise's code on every variant (runs of one `session` may share a child)."""
         ex = get_exercise(code.exercise)
         if ex.id == 4:
-            from .training_check import grade_training
+            from grader.training.check import grade_training
 
             return grade_training(self, code)
         result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),

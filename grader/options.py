@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .limits import Limits
+from grader.sandbox.limits import Limits
 
 SEED = 2147483647  # the lecture's generator seed: the public variant
 TOLERANCE_FACTOR = 16.0  # grader/compare.py: the multiple of autograd's own float32 error an answer may be off

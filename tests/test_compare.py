@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader import compare, model, wire
+from grader import compare, model
+from grader.sandbox import wire
 from grader.results import ERROR, FAIL, MISSING, PASS
 
 

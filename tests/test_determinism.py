@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import report
+from grader.report import scorecard as report
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import report
+from grader.report import scorecard as report
 from grader.exercises import EX1_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,11 +3,11 @@
 # exercise: 2
 # expect-status: flagged
 # expect-score: 0
-# expect-integrity: names 'grader.guards' in a string
+# expect-integrity: names 'grader.sandbox.guards' in a string
 import sys
 
 dlogits = None
-sys.modules["grader.guards"].uninstall()
+sys.modules["grader.sandbox.guards"].uninstall()
 torch.set_grad_enabled(True)
 leaf = logits.detach().clone().requires_grad_()
 F.cross_entropy(leaf, Yb).backward()

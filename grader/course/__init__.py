@@ -1,0 +1,1 @@
+"""grader.course: see the package map in README.md."""

@@ -1,0 +1,1 @@
+"""grader.report: see the package map in README.md."""

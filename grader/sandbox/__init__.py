@@ -1,0 +1,1 @@
+"""grader.sandbox: see the package map in README.md."""

@@ -1,0 +1,106 @@
+"""The format a student's process sends its answers in: safetensors bytes, which cannot carry code.
+
+A frame is a safetensors file: plain tensors plus one JSON string under the metadata key "meta".
+Nothing is ever unpickled; the parent parses the header as JSON and the tensors as raw bytes.
+"""
+from __future__ import annotations
+
+import json
+import struct
+
+import torch
+from safetensors.torch import load as _st_load
+from safetensors.torch import save as _st_save
+
+from grader.compare import Answer
+
+MAX_FRAME_BYTES = 256 * 1024 * 1024  # refuse anything larger without reading it into tensors
+
+
+class FrameError(Exception):
+    """The bytes a child sent back are not a valid frame."""
+
+
+def plain(t: torch.Tensor) -> torch.Tensor:
+    """A tensor subclass or a view reduced to a plain contiguous CPU tensor with its own storage."""
+    return torch.Tensor.contiguous(torch.Tensor.detach(t).as_subclass(torch.Tensor).cpu()).clone()
+
+
+def encode(tensors: dict, meta: dict) -> bytes:
+    """Serialise plain tensors and JSON-able metadata (used inside the child)."""
+    return _st_save({k: plain(v) for k, v in tensors.items()}, metadata={"meta": json.dumps(meta)})
+
+
+RECORD_HEAD = 9  # a record: 1 byte of flags, the frame's length (8 bytes, little-endian), the frame
+
+
+def record(frame: bytes, again: bool) -> bytes:
+    """One run's answer as the child writes it to the worker: flags (1: the child can run more), length, frame."""
+    return bytes([1 if again else 0]) + len(frame).to_bytes(8, "little") + frame
+
+
+def record_size(buf) -> int | None:
+    """The whole record's size, once its head has arrived."""
+    if len(buf) < RECORD_HEAD:
+        return None
+    return RECORD_HEAD + int.from_bytes(bytes(buf[1:RECORD_HEAD]), "little")
+
+
+def split_record(blob: bytes) -> tuple[bytes, bool]:
+    """(frame, again) from a complete record."""
+    return blob[RECORD_HEAD:], bool(blob[0] & 1)
+
+
+def decode(blob: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, dict]:
+    """Parse a frame into (tensors, meta); FrameError when it is malformed or too large."""
+    if len(blob) > max_bytes:
+        raise FrameError(f"answer of {len(blob)} bytes exceeds the {max_bytes} byte limit")
+    if len(blob) < 8:
+        raise FrameError("empty answer")
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    if header_len > len(blob) - 8:
+        raise FrameError("truncated answer")
+    try:
+        header = json.loads(blob[8 : 8 + header_len])
+        meta = json.loads(header.get("__metadata__", {}).get("meta", "{}"))
+        tensors = _st_load(blob)
+    except Exception as exc:  # any parse failure of untrusted bytes is the child's fault
+        raise FrameError(f"unreadable answer ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise FrameError("unreadable answer (metadata is not an object)")
+    return tensors, meta
+
+
+def answers(tensors: dict, meta: dict, names) -> dict:
+    """The Answer under each gradient name, from a decoded frame."""
+    described = meta.get("values", {}) if isinstance(meta.get("values"), dict) else {}
+    out = {}
+    for name in names:
+        info = described.get(name)
+        if not isinstance(info, dict):
+            out[name] = Answer("missing")
+        elif info.get("kind") == "tensor" and name in tensors:
+            out[name] = Answer("tensor", tensors[name])
+        else:
+            out[name] = Answer(str(info.get("kind", "unreadable")), None, str(info.get("type", "")), str(info.get("detail", "")))
+    return out
+
+
+def describe(value, max_numel: int) -> tuple[torch.Tensor | None, dict]:
+    """Inside the child: what to send for one value (a plain tensor, or a description of why not)."""
+    if value is None:
+        return None, {"kind": "none"}
+    if isinstance(value, torch.Tensor):
+        numel = torch.Tensor.numel(value)
+        if numel > max_numel:
+            return None, {"kind": "too_large", "detail": f"has {numel} elements, more than the limit of {max_numel}"}
+        if value.is_complex() or value.dtype not in _SENDABLE:
+            return None, {"kind": "unreadable", "detail": f"has dtype {value.dtype}, which a gradient cannot have"}
+        return value, {"kind": "tensor"}
+    cls = type(value)
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__.split('.')[0]}.{cls.__name__}"
+    return None, {"kind": "other", "type": name}
+
+
+_SENDABLE = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
+             torch.int32, torch.int64, torch.uint8, torch.bool}

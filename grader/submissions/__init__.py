@@ -1,0 +1,1 @@
+"""grader.submissions: see the package map in README.md."""

@@ -1,0 +1,339 @@
+"""Turn a student's file (a .py stub, a .py export, a notebook) into the code of each exercise."""
+from __future__ import annotations
+
+import ast
+import functools
+import builtins
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
+                       names_read, training_block, writes_of)
+
+EXERCISE_IDS = (1, 2, 3, 4)
+_PY_MARKER = re.compile(r"^#\s*(?:In\s*\[[\d ]*\]\s*:?|%%(?:\s.*)?)$")  # not `# %%time`: a commented magic
+_PREFIX = re.compile(r"^ex(?:ercise)?[_-]?([1-4])(?:[_\-.]|$)", re.I)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_HELPER_STMTS = (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign, ast.AnnAssign, ast.AugAssign)
+_NOT_FOUND = ("no cell assigns dlogits, dhprebn, another gradient of the lecture or `grads`, "
+              "and no '# Exercise N' header was found")
+
+
+class SubmissionError(Exception):
+    """A file that cannot be read as a submission; str(e) is one line naming the file."""
+
+
+@dataclass
+class ExerciseCode:
+    """The code of one exercise, with where each of its lines came from."""
+
+    exercise: int
+    code: str
+    source: str
+    line_map: list[tuple[int | None, int]]
+    notes: list[str] = field(default_factory=list)
+    checkers: tuple[str, ...] = ("cmp",)  # names of the student's cmp-like functions (bind them to a no-op)
+
+    def locate(self, lineno: int) -> str:
+        """'cell 12, line 7' (notebook) or 'line 7' (.py) for line `lineno` of `code`."""
+        if not 1 <= lineno <= len(self.line_map):
+            return f"line {lineno} of the extracted code"
+        cell, line = self.line_map[lineno - 1]
+        return f"line {line}" if cell is None else f"cell {cell}, line {line}"
+
+    @property
+    def attempted(self) -> bool:
+        """False when every graded name is still the None/TODO placeholder (untouched stub)."""
+        names = set(GRADED[self.exercise]) | ({"grads"} if self.exercise == 4 else set())
+        return any(w.name in names and w.kind in ("assign", "update") for w in analyse(self.code).writes)
+
+
+@dataclass
+class Submission:
+    """Every exercise found in one file."""
+
+    path: Path
+    exercises: dict[int, ExerciseCode]
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_exercise(code: str) -> int | None:
+    """By the names the code assigns: `grads` or the loop -> 4, an exercise-1-only name -> 1, dlogits -> 2, dhprebn -> 3."""
+    return detect(analyse(code))
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; SubmissionError for unreadable, binary or non-UTF-8 files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
+    if b"\x00" in data[:65536]:
+        raise SubmissionError(f"{path.name}: binary file, not a notebook or Python source")
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SubmissionError(f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                              "save it as UTF-8") from None
+
+
+def notebook_cells(path: Path, text: str) -> list[Cell]:
+    """The cells of a notebook (nbformat 4), numbered as the student sees them; outputs are ignored."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"{path.name}: not a Jupyter notebook (invalid JSON at line {exc.lineno})") from None
+    if not isinstance(raw, dict) or not ({"cells", "worksheets", "nbformat"} & raw.keys()):
+        raise SubmissionError(f"{path.name}: not a Jupyter notebook (JSON without notebook cells)")
+    if raw.get("nbformat") != 4:
+        raise SubmissionError(f"{path.name}: nbformat {raw.get('nbformat')} notebooks are not supported "
+                              "(open and save it in Jupyter to convert it to nbformat 4)")
+    try:
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        cells = [Cell(k, c.get("cell_type", "raw"), c.get("source", "").replace("\r\n", "\n"))
+                 for k, c in enumerate(nb.cells, 1)]
+    except Exception as exc:  # nbformat's many ways to reject a file: all mean "not a notebook"
+        raise SubmissionError(f"{path.name}: not a Jupyter notebook ({type(exc).__name__})") from None
+    if not any(c.kind == "code" and c.source.strip() for c in cells):
+        raise SubmissionError(f"{path.name}: empty notebook (no code cells)")
+    return cells
+
+
+def py_cells(text: str) -> list[Cell] | None:
+    """A .py export split at its `# In[ ]:` / `# %%` markers (None when there are none)."""
+    lines = text.split("\n")
+    marks = [k for k, line in enumerate(lines) if _PY_MARKER.match(line.strip())]
+    if not marks:
+        return None
+    cells, bounds = [], [-1] + marks + [len(lines)]
+    for start, end in zip(bounds, bounds[1:]):
+        kind = "markdown" if start >= 0 and "[markdown]" in lines[start] else "code"
+        body = lines[start + 1:end]
+        if kind == "markdown":
+            body = [re.sub(r"^# ?", "", line) for line in body]
+        cells.append(Cell(None, kind, "\n".join(body), offset=start + 1))
+    return cells
+
+
+def paragraph_cells(text: str) -> list[Cell]:
+    """A whole script without markers cut into pseudo-cells at blank lines before top-level code."""
+    lines, cells, start = text.split("\n"), [], 0
+    for k in range(1, len(lines)):
+        line = lines[k]
+        if line.strip() and not line[0].isspace() and not lines[k - 1].strip():
+            cells.append(Cell(None, "code", "\n".join(lines[start:k]), offset=start))
+            start = k
+    cells.append(Cell(None, "code", "\n".join(lines[start:]), offset=start))
+    return cells
+
+
+def _where(cell: Cell, line: int) -> str:
+    """'cell 12 line 3' (or 'line 40' in a .py file), for notes."""
+    number, line = cell.where(line)
+    return f"line {line}" if number is None else f"cell {number} line {line}"
+
+
+def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int], loop: int | None,
+           source: str) -> ExerciseCode:
+    """The code of one exercise: its cells (or the loop's backward block) plus the helpers it calls."""
+    chosen: dict[tuple[int, int], str] = {}
+    notes = []
+    if loop is not None:
+        chosen.update({(loop, k): text for k, text in training_block(infos[loop])})
+    for i in members:
+        lines = infos[i].code.split("\n")
+        start = after_forward(infos[i]) if ex != 4 else 1
+        if start > 1:
+            (number, first), (_, last) = cells[i].where(1), cells[i].where(start - 1)
+            where = f"lines {first}-{last}" if number is None else f"cell {number} lines {first}-{last}"
+            notes.append(f"{where} (the forward pass) are left out of exercise {ex}")
+        chosen.update({(i, k): lines[k - 1] for k in range(start, len(lines) + 1)})
+    notes += _rewrites(ex, cells, infos, members)
+    _add_helpers(chosen, infos, members + ([loop] if loop is not None else []), loop)
+    keys = sorted(chosen)
+    while keys and not chosen[keys[-1]].strip():
+        keys.pop()
+    while keys and not chosen[keys[0]].strip():
+        keys.pop(0)
+    code = "".join(chosen[key] + "\n" for key in keys)
+    return ExerciseCode(ex, code, source, [cells[i].where(k) for i, k in keys], notes, _checkers(infos))
+
+
+def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
+    """Notes for a graded name assigned afresh in more than one cell (the last one counts)."""
+    notes = []
+    for name in GRADED[ex]:
+        spots = [(i, w.line) for i in members for w in infos[i].writes if w.name == name and w.kind == "assign"]
+        if len({i for i, _ in spots}) > 1:
+            where = ", ".join(_where(cells[i], line) for i, line in spots)
+            notes.append(f"{name} is written {len(spots)} times ({where}); the last one counts")
+    return notes
+
+
+def _checker_defs(tree: ast.Module | None) -> tuple[ast.stmt, ...]:
+    return _checker_defs_cached(tree) if tree is not None else ()
+
+
+@functools.lru_cache(maxsize=2048)  # trees come from notebook.analyse's cache, which keeps them alive
+def _checker_defs_cached(tree: ast.Module) -> tuple[ast.stmt, ...]:
+    """Top-level functions comparing with autograd's `.grad`: the lecture's cmp, renamed or not."""
+    return tuple(s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and (s.name == "cmp" or any(getattr(n, "attr", None) == "grad" for n in ast.walk(s))))
+
+
+def _checkers(infos: dict[int, Info]) -> tuple[str, ...]:
+    """The names of every cmp-like function the student defined."""
+    return tuple(sorted({"cmp"} | {d.name for info in infos.values() for d in _checker_defs(info.tree)}))
+
+
+def _defines(stmt: ast.stmt) -> set[str]:
+    """Names a statement binds at its own level."""
+    if isinstance(stmt, _DEFS):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    return {w.name for w in writes_of(stmt) if w.kind != "update"}
+
+
+def _span(stmt: ast.stmt) -> list[int]:
+    """The lines of a statement, decorators included."""
+    return list(range(min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])]), stmt.end_lineno + 1))
+
+
+def _harmless(stmt: ast.stmt) -> bool:
+    """What a helper cell may hold: definitions, imports, fresh variables, prints."""
+    if isinstance(stmt, ast.Expr):
+        call = stmt.value
+        return isinstance(call, ast.Constant) or isinstance(call, ast.Call) and getattr(call.func, "id", "") in ("print", "display")
+    return isinstance(stmt, _DEFS) or isinstance(stmt, _HELPER_STMTS) and not _defines(stmt) & (LECTURE | ALL_WRITES)
+
+
+def _helper_units(info: Info, whole: bool) -> list[tuple[list[int], set[str], set[str]]]:
+    """(lines, names defined, names read) that a helper cell offers (whole), or each function of a loop cell."""
+    body = [s for s in info.tree.body if s not in _checker_defs(info.tree)]
+    if not whole:
+        return [(_span(s), {s.name}, names_read(s)) for s in body if isinstance(s, _DEFS)]
+    if not all(map(_harmless, info.tree.body)):
+        return []
+    return [([k for s in body for k in _span(s)], {n for s in body for n in _defines(s)}, names_read(ast.Module(body, [])))]
+
+
+def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop: int | None) -> None:
+    """Add earlier cells (and the loop cell's functions) that define names the exercise code reads but never defines."""
+    known = LECTURE | ALL_WRITES | set(dir(builtins)) | set(_checkers(infos))
+    text = "\n".join(chosen[key] for key in sorted(chosen))
+    try:
+        tree = ast.parse(text)
+        needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in _defines(s)} - known
+    except SyntaxError:
+        needed = set(re.findall(r"[A-Za-z_]\w*", text)) - known
+    last = max(members, default=-1)
+    units = [(i, unit) for i, info in infos.items() if info.tree is not None and (
+        i == loop or i < last and i not in members and not info.loop and not info.graded())
+        for unit in _helper_units(info, whole=i != loop)]
+    while hits := [(i, unit) for i, unit in units if unit[1] & needed]:
+        for i, unit in hits:
+            lines, defined, reads = unit
+            chosen.update({(i, k): infos[i].code.split("\n")[k - 1] for k in lines})
+            units.remove((i, unit))
+            needed = (needed - defined) | (reads - known)
+
+
+def find_exercises(cells: list[Cell], source: str) -> dict[int, ExerciseCode]:
+    """Locate each exercise by what the cells do: the names they assign, the headers before them, the loop."""
+    cells = [part for cell in cells for part in _split_at_headers(cell)]
+    infos = {i: analyse(c.source) for i, c in enumerate(cells) if c.kind == "code"}
+    members: dict[int, list[int]] = {ex: [] for ex in EXERCISE_IDS}
+    loops, seen, context = [], set(), None
+    for i, cell in enumerate(cells):
+        if i not in infos:
+            found = [n for _, n in headers_of(cell.source, markdown=cell.kind == "markdown")]
+            seen.update(found)
+            context = found[-1] if found else context
+            continue
+        info = infos[i]
+        names = info.graded()
+        first = min((w.line for w in info.writes if w.name in names), default=10**9)
+        lead = [n for line, n in info.headers if line <= first]
+        here = lead[-1] if lead else info.hint or context
+        ex = 4 if info.loop else (here if compatible(here, names) else detect(info)) if names else None
+        if ex == 1 and not lead and detect(info) in (2, 3) and _assigned(names, members[1], infos):
+            ex = detect(info)  # dlogits (dhprebn) afresh after exercise 1 already did: exercise 2 (3)
+        if ex:
+            (loops if info.loop else members[ex]).append(i)
+        seen.update([n for _, n in info.headers] + ([ex] if ex else []))
+        context = info.headers[-1][1] if info.headers else info.hint or ex or context
+    ex4_notes = []
+    if len(loops) > 1:
+        names = ", ".join(_cell_name(cells[i]) for i in loops)
+        ex4_notes.append(f"the exercise 4 training loop is in {len(loops)} cells ({names}); the last one counts")
+    if loops and members[4]:
+        names = ", ".join(_cell_name(cells[i]) for i in members[4])
+        ex4_notes.append(f"exercise 4 gradients assigned outside the training loop ({names}) are ignored")
+        members[4] = []
+    exercises = {ex: _build(ex, cells, infos, members[ex], loops[-1] if ex == 4 and loops else None, source)
+                 for ex in sorted(seen)}
+    if 4 in exercises:
+        exercises[4].notes[:0] = ex4_notes
+    return exercises
+
+
+def _assigned(names: set[str], members: list[int], infos: dict[int, Info]) -> bool:
+    """Whether one of `names` is already assigned afresh in these cells."""
+    return any(w.name in names and w.kind == "assign" for i in members for w in infos[i].writes)
+
+
+def _split_at_headers(cell: Cell) -> list[Cell]:
+    """A code cell holding several exercises, cut at each '# Exercise N' comment (when every part parses)."""
+    found = headers_of(cell.source) if cell.kind == "code" else []
+    cuts = [line for (_, before), (line, n) in zip(found, found[1:]) if n != before]
+    lines = cell.source.split("\n")
+    parts = [lines[a - 1:b - 1] for a, b in zip([1] + cuts, cuts + [len(lines) + 1])]
+    if not cuts or any(analyse("\n".join(part)).tree is None for part in parts):
+        return [cell]
+    starts = [1] + cuts
+    return [Cell(cell.number, "code", "\n".join(part), cell.offset + a - 1) for a, part in zip(starts, parts)]
+
+
+def _cell_name(cell: Cell) -> str:
+    """'cell 12', or 'the cell at line 40' of a .py export."""
+    return f"cell {cell.number}" if cell.number is not None else f"the cell at line {cell.offset + 1}"
+
+
+def load_submission(path: Path, exercise: int | None = None) -> Submission:
+    """Read a .py file (a stub, one cell's code, or a notebook exported to .py with `# In[ ]:` or `# %%` cell markers) or an .ipynb.
+    `exercise` forces the exercise of a plain .py file. Raises SubmissionError for unreadable files."""
+    if exercise is not None and exercise not in EXERCISE_IDS:
+        raise ValueError(f"there is no exercise {exercise!r}; exercises are 1, 2, 3 and 4")
+    path = Path(path)
+    text = _read_text(path)
+    notebook = path.suffix.lower() == ".ipynb" or (path.suffix.lower() != ".py" and text.lstrip().startswith("{"))
+    cells = notebook_cells(path, text) if notebook else py_cells(text)
+    if cells is None and exercise is None and len(set(n for _, n in headers_of(text))) > 1:
+        cells = paragraph_cells(text)
+    if cells is None:
+        info = analyse(text)
+        ex = exercise or next((n for _, n in info.headers), None) or _prefix(path) or detect(info)
+        if ex is None:
+            raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
+        loop = 0 if ex == 4 and info.loop else None
+        code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, path.name)
+        return Submission(path, {ex: code}, [])
+    exercises = find_exercises(cells, path.name)
+    if exercise is not None:
+        exercises = {ex: code for ex, code in exercises.items() if ex == exercise}
+    if not exercises:
+        wanted = f"exercise {exercise}" if exercise else "exercise"
+        raise SubmissionError(f"{path.name}: no {wanted} found: {_NOT_FOUND}")
+    return Submission(path, exercises, [])
+
+
+def _prefix(path: Path) -> int | None:
+    """The exercise named by a file name like ex2_cross_entropy.py."""
+    m = _PREFIX.match(path.stem)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,1 @@
+"""grader.training: see the package map in README.md."""

@@ -1,0 +1,44 @@
+"""check(N) in a student's own namespace: the same verdicts, shown inline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from grader import check, model
+from grader.sandbox.child import lecture_namespace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def notebook_namespace(dataset):
+    """What a student's kernel holds after the lecture's forward pass."""
+    s, values = model.forward_values(dataset)
+    ns = lecture_namespace(dataset, s, values)
+    ns["dhpreact"] = model.manual_dhpreact(s, values)
+    return ns
+
+
+def test_reference_solutions_pass_their_self_check(dataset):
+    for ex_id, stub in ((1, "ex1_backprop_one_by_one.py"), (2, "ex2_cross_entropy.py"), (3, "ex3_batchnorm.py")):
+        ns = notebook_namespace(dataset)
+        exec((ROOT / "solutions" / stub).read_text(), ns)
+        shown = check(ex_id, ns)
+        assert shown.result.status == "complete", repr(shown)
+        assert "exact:" in repr(shown) and "<table" in shown._repr_html_()
+
+
+def test_self_check_uses_the_same_shape_rule(dataset):
+    ns = notebook_namespace(dataset)
+    ns["dlogits"] = (F.softmax(ns["logits"], 1) / 32).sum(0, keepdim=True)
+    c = check(2, ns).result.checks[0]
+    assert c.status == "fail" and "(1, 27)" in c.message
+
+
+def test_self_check_reads_the_callers_globals(dataset):
+    ns = notebook_namespace(dataset)
+    ns["dlogits"] = None
+    code = "from grader import check\nshown = check(2)\n"
+    exec(code, ns)
+    assert ns["shown"].result.status == "not attempted"

@@ -1,0 +1,63 @@
+"""The answer format: safetensors bytes and JSON only; nothing a child sends is unpickled."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grader.sandbox import wire
+
+
+class Liar(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+def test_round_trip_keeps_values_and_metadata():
+    t = torch.randn(4, 3)
+    tensors, meta = wire.decode(wire.encode({"logits": t}, {"values": {"logits": {"kind": "tensor"}}}))
+    assert torch.equal(tensors["logits"], t) and meta["values"]["logits"]["kind"] == "tensor"
+
+
+def test_a_lying_subclass_arrives_as_a_plain_tensor():
+    t = torch.zeros(2, 2).as_subclass(Liar)
+    tensors, _ = wire.decode(wire.encode({"x": t}, {}))
+    assert type(tensors["x"]) is torch.Tensor
+    assert not torch.equal(tensors["x"], torch.ones(2, 2))
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x00" * 7, b"\xff" * 8 + b"{}", b"\x02\x00\x00\x00\x00\x00\x00\x00{}garbage"])
+def test_garbage_is_a_frame_error(blob):
+    with pytest.raises(wire.FrameError):
+        wire.decode(blob)
+
+
+def test_frames_over_the_limit_are_refused_unread():
+    with pytest.raises(wire.FrameError, match="exceeds"):
+        wire.decode(wire.encode({"x": torch.zeros(1000)}, {}), max_bytes=100)
+
+
+def test_pickle_payloads_are_not_executed(tmp_path):
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    with pytest.raises(wire.FrameError):
+        wire.decode(b"\x10\x00\x00\x00\x00\x00\x00\x00" + pickle.dumps(Boom()))
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("value, kind, type_name", [
+    (None, "none", ""), ([1.0, 2.0], "other", "list"), (np.zeros(3), "other", "numpy.ndarray"),
+    (3.0, "other", "float"), (torch.zeros(3, dtype=torch.complex64), "unreadable", ""),
+])
+def test_describe_non_tensors(value, kind, type_name):
+    tensor, info = wire.describe(value, max_numel=100)
+    assert tensor is None and info["kind"] == kind and info.get("type", "") == type_name
+
+
+def test_describe_refuses_huge_tensors():
+    tensor, info = wire.describe(torch.zeros(101), max_numel=100)
+    assert tensor is None and info["kind"] == "too_large"

@@ -1,0 +1,85 @@
+"""Whole notebooks graded end to end: the lecture's forms, the hazards students add, bad files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import cli
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+
+
+def grade(grader, name, exercise=None):
+    return grader.grade([NOTEBOOKS / name], exercise)
+
+
+def test_correct_notebook_scores_full_marks_on_all_four(grader):
+    result = grade(grader, "correct.ipynb")
+    assert [e.id for e in result.exercises] == [1, 2, 3, 4]
+    for ex in result.exercises:
+        assert ex.status == "complete", (ex.id, ex.error, [(c.name, c.message) for c in ex.checks if not c.passed])
+    assert result.score == result.max_score
+
+
+def test_untouched_starter_is_not_attempted_everywhere(grader):
+    result = grade(grader, "starter.ipynb")
+    assert result.exercises and all(e.status == "not attempted" for e in result.exercises)
+    assert result.score == 0 and not any(e.error for e in result.exercises)
+
+
+def test_lecture_answer_notebook_loses_only_the_broadcast_shape(grader):
+    ex = grade(grader, "answer.ipynb", 1).exercise(1)
+    failed = [c for c in ex.checks if not c.passed]
+    assert [c.name for c in failed] == ["bnmeani"] and "(64,)" in failed[0].message
+
+
+def test_saved_outputs_are_never_trusted(grader):
+    result = grade(grader, "outputs_contradict.ipynb")  # starter code whose outputs claim `exact: True`
+    assert result.exercises and all(e.status == "not attempted" for e in result.exercises) and result.score == 0
+
+
+@pytest.mark.parametrize("name", ["magics.ipynb", "helpers.ipynb", "spread_cells.ipynb", "after_markers.ipynb",
+                                  "huge_outputs.ipynb", "one_cell.ipynb",
+                                  "bare_answers.ipynb", "forward_merged.ipynb"])
+def test_hazards_do_not_stop_grading(grader, name):
+    for exercise in (2, 3):  # the notebooks' exercise 1 keeps the lecture's (64,) dbnmeani; 4 is slow
+        ex = grade(grader, name, exercise).exercise(exercise)
+        assert ex is not None and ex.status == "complete", (name, exercise, ex and ex.error)
+
+
+def test_rewritten_answers_last_one_counts_and_is_noted(grader):
+    ex = grade(grader, "rewritten.ipynb", 1).exercise(1)
+    assert ex.status == "complete" and any("written 2 times" in n for n in ex.notes)
+
+
+def test_renamed_variable_is_explained_with_cell_and_line(grader):
+    ex = grade(grader, "renamed.ipynb", 1).exercise(1)
+    assert "uses `h_prebn`, which the lecture's forward pass does not define" in ex.error
+    assert ex.error.startswith("cell ") and ", line " in ex.error
+
+
+def test_syntax_error_points_at_the_notebook_cell(grader):
+    ex = grade(grader, "syntax_error.ipynb", 3).exercise(3)
+    assert "SyntaxError" in ex.error and ex.error.startswith("cell 21, line")
+
+
+@pytest.mark.parametrize("name", ["bad_invalid_json.ipynb", "bad_not_notebook.ipynb", "bad_nbformat3.ipynb",
+                                  "bad_empty.ipynb", "bad_no_exercise.ipynb", "bad_binary.ipynb"])
+def test_bad_files_are_one_clear_line_and_exit_1(name):
+    result = CliRunner().invoke(cli, ["grade", str(NOTEBOOKS / name)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert name in result.output
+
+
+def test_not_utf8_script_is_refused_clearly():
+    path = NOTEBOOKS.parent / "scripts" / "latin1.py"
+    result = CliRunner().invoke(cli, ["grade", str(path)])
+    assert result.exit_code == 1 and "latin1.py" in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_file_beside_a_good_one_does_not_stop_the_rest(grader):
+    result = grader.grade([NOTEBOOKS / "bad_invalid_json.ipynb", NOTEBOOKS / "correct.ipynb"], exercise=2)
+    assert result.exercise(2).status == "complete"
+    assert any("bad_invalid_json.ipynb" in note for note in result.notes)

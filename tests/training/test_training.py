@@ -1,0 +1,205 @@
+"""Exercise 4 end to end: the student's block trains in a real child process, autograd checks it in this one."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.training import plots
+from grader.report import scorecard as report
+from grader.exercises import EX4_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "ex4_training.py"
+STUB = ROOT / "exercises" / "ex4_training.py"
+LECTURE_BLOCK = ROOT / "tests" / "fixtures" / "scripts" / "ex4_block.py"  # pasted from the notebook, dC by a loop
+REFERENCE = SOLUTION.read_text()
+SHORT = 1100  # enough for the checkpoints at 0, 10 and 1,000 and for the training check
+
+
+@pytest.fixture
+def ex4(grader, write):
+    """Grade code (or a path) as exercise 4 with some exercise-4 options: ex4(code, steps=..., time_limit=...)."""
+    saved = dict(grader.options.ex4)
+
+    def _grade(code_or_path, **options):
+        path = code_or_path if isinstance(code_or_path, Path) else write("ex4_block.py", code_or_path)
+        grader.options.ex4 = {**saved, **options}
+        try:
+            return grader.grade([path], exercise=4).exercise(4)
+        finally:
+            grader.options.ex4 = saved
+    return _grade
+
+
+def by_name(ex) -> dict:
+    return {c.name: c for c in ex.checks}
+
+
+def steps_of(ex) -> list[int]:
+    return [ck["step"] for ck in ex.extra["training"]["checkpoints"]]
+
+
+def test_reference_solution_trains_like_autograd(ex4):
+    ex = ex4(SOLUTION)
+    assert ex.score == ex.max_score == 8, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert [c.name for c in ex.checks] == [*EX4_NAMES, "training"]
+    t = ex.extra["training"]
+    assert t["steps_done"] == t["steps"] == 4000 and steps_of(ex) == [0, 10, 1000, 3999]
+    assert abs(t["loss"]["loss"] - t["loss"]["autograd_loss"]) < 1e-4
+    assert base64.b64decode(t["plot"]).startswith(b"\x89PNG")
+    assert any(line.startswith("speed: your backward takes") for line in ex.extra["summary"])
+    json.dumps(ex.to_dict())  # results stay JSON-able
+    html = report.render("_exercise.html.j2", ex=ex)
+    assert "data:image/png;base64," in html and "step 1,000" in html and "trains as autograd does" in html
+
+
+def test_untouched_stub_scores_zero_without_a_traceback(ex4):
+    ex = ex4(STUB, steps=SHORT)
+    assert ex.score == 0 and ex.status == "not attempted" and ex.error == ""
+    assert all(by_name(ex)[name].status == "missing" for name in EX4_NAMES)
+    assert by_name(ex)["training"].status == "missing" and "not attempted yet" in by_name(ex)["training"].message
+
+
+def test_lecture_block_pasted_unchanged_with_its_loop_over_xb(ex4):
+    ex = ex4(LECTURE_BLOCK, steps=SHORT)
+    assert ex.score == ex.max_score == 8 and not ex.integrity, [(c.name, c.message) for c in ex.checks]
+    speed = next(line for line in ex.extra["summary"] if line.startswith("speed:"))
+    loop = LECTURE_BLOCK.read_text().splitlines().index("for k in range(Xb.shape[0]):") + 1
+    assert f"the Python loop at line {loop} (`for k in range(Xb.shape[0]):`) is the usual cause" in speed
+    assert "index_add_" in speed
+
+
+def test_one_wrong_parameter_gradient_fails_that_parameter(ex4):
+    ex = ex4(REFERENCE.replace("dW1 = embcat.T @ dhprebn", "dW1 = embcat.T @ dhpreact"), steps=SHORT)
+    checks = by_name(ex)
+    assert {name for name in EX4_NAMES if checks[name].status != "pass"} == {"W1"}
+    assert checks["W1"].status == "fail" and checks["W1"].message.startswith("at step 0: dW1 differs from autograd")
+    assert checks["training"].status == "fail" and ex.score == 6
+
+
+def test_shape_error_stops_training_and_names_the_parameter(ex4):
+    ex = ex4(REFERENCE.replace("db1 = dhprebn.sum(0)", "db1 = dhprebn.sum(0, keepdim=True)"), steps=SHORT)
+    checks = by_name(ex)
+    assert {name for name in EX4_NAMES if checks[name].status != "pass"} == {"b1"}
+    assert "db1 has shape (1, 200) but b1 has shape (200,)" in checks["b1"].message
+    assert "training stopped at step 0" in checks["training"].message and steps_of(ex) == [0]
+
+
+def test_exception_in_the_block_gives_its_line(ex4):
+    code = REFERENCE.replace("dh = dlogits @ W2.T", "dh = dlogits @ W2")
+    ex = ex4(code, steps=SHORT)
+    line = code.splitlines().index("dh = dlogits @ W2") + 1
+    assert ex.error.startswith(f"line {line}: RuntimeError") and ex.score == 0
+    assert by_name(ex)["W2"].status == "error" and "never assigned" in by_name(ex)["W2"].message
+
+
+def test_nan_from_a_division_by_zero_midway_is_caught_at_its_step(ex4):
+    ex = ex4(REFERENCE.replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) * (i - 5) / (i - 5)"), steps=SHORT)
+    checks = by_name(ex)
+    assert {name for name in EX4_NAMES if checks[name].status != "pass"} == {"b2"}
+    assert checks["b2"].message.startswith("at step 5: db2 contains 27 NaN") and "division by zero" in checks["b2"].message
+    assert steps_of(ex) == [0, 5] and "training stopped at step 5: db2 holds NaN" in checks["training"].message
+
+
+def test_slow_loop_hits_the_time_limit_with_its_cause_and_right_gradients(ex4):
+    loop = ("dW1 = torch.zeros_like(W1)\nfor a in range(W1.shape[0]):\n  for b in range(W1.shape[1]):\n"
+            "    dW1[a, b] = (embcat[:, a] * dhprebn[:, b]).sum()")
+    code = REFERENCE.replace("dW1 = embcat.T @ dhprebn", loop)
+    ex = ex4(code, time_limit=3.0)
+    checks = by_name(ex)
+    assert all(checks[name].status == "pass" for name in EX4_NAMES), [checks[n].message for n in EX4_NAMES]
+    assert checks["training"].status == "error" and "time limit of 3 s" in checks["training"].message
+    line = code.splitlines().index("for a in range(W1.shape[0]):") + 1
+    assert f"the Python loop at line {line}" in checks["training"].message and "--time-limit" in checks["training"].message
+    assert steps_of(ex)[:2] == [0, 10] and 1000 not in steps_of(ex)
+
+
+def test_autograd_call_is_flagged(ex4):
+    ex = ex4("loss.backward()\n" + REFERENCE, steps=SHORT)
+    assert ex.integrity and ex.zeroed and ex.score == 0
+
+
+def test_hard_coded_batch_size_fails_the_hidden_variant(ex4):
+    ex = ex4(REFERENCE.replace("dlogits /= n", "dlogits /= 32"), steps=SHORT)
+    assert ex.checks[0].status != "pass" and "a batch of 17" in ex.checks[0].message
+    assert by_name(ex)["training"].status == "pass"  # the public run is correct
+
+
+def test_full_run_stopped_by_its_time_limit_still_evaluates(ex4):
+    ex = ex4(SOLUTION, full=True, time_limit=5.0)
+    t = ex.extra["training"]
+    assert t["mode"] == "full" and 0 < t["steps_done"] < 200_000 and t["stop"] == "time"
+    assert 1.9 < t["full"]["val"] < 3.3 and len(t["full"]["samples"]) == 20
+    assert any(line.startswith(f"after {t['steps_done']:,} steps and BatchNorm calibration: train") for line in ex.extra["summary"])
+    html = report.render("_exercise.html.j2", ex=ex)
+    assert "Sampled from your network" in html and t["full"]["samples"][0] in html
+
+
+def test_loss_curve_plot_is_a_png():
+    png = plots.loss_curves_png([{"title": "t", "block": 100, "series": {"your gradients": [0.5, 0.4], "autograd": [0.5, 0.4]}}])
+    assert base64.b64decode(png).startswith(b"\x89PNG")
+    assert plots.loss_curves_png([{"title": "t", "block": 100, "series": {"autograd": []}}]) == ""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def test_ctrl_c_stops_a_full_run_cleanly_with_what_was_measured(tmp_path):
+    out_json = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(SOLUTION), "--full", "--json", str(out_json)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while len(_descendants(proc.pid)) < 2 and time.monotonic() < deadline:  # the worker, then the run's child
+        time.sleep(0.2)
+    time.sleep(2.0)  # a few thousand steps of training
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=120)[0].decode()
+    assert "Traceback" not in output and "stopped by you (Ctrl-C)" in output, output
+    t = json.loads(out_json.read_text())["exercises"][0]["extra"]["training"]
+    assert t["stop"] == "user" and 0 < t["steps_done"] < 200_000 and len(t["full"]["samples"]) == 20
+
+
+def test_syntax_error_grades_zero_with_its_line(ex4):
+    ex = ex4(REFERENCE.replace("dW2 = h.T @ dlogits", "dW2 = h.T @@ dlogits"), steps=SHORT)
+    line = REFERENCE.splitlines().index("dW2 = h.T @ dlogits") + 1
+    assert ex.error.startswith(f"line {line}: SyntaxError") and ex.score == 0
+    assert all(c.status == "error" for c in ex.checks) and "training did not run" in ex.checks[-1].message
+
+
+def test_a_block_that_changes_the_loop_is_caught_by_the_replayed_batches(ex4):
+    hack = "import sys\nsys.modules['grader.training.loop'].draw_batch = lambda ds, g, b: torch.zeros(b, dtype=torch.long)\n"
+    ex = ex4(hack + REFERENCE, steps=SHORT)
+    checks = by_name(ex)
+    assert all(checks[name].status == "error" and "not the loop's" in checks[name].message for name in EX4_NAMES)
+    assert checks["training"].status == "fail" and ex.score == 0
+
+
+def test_a_block_that_updates_a_parameter_itself_is_stopped(ex4):
+    code = REFERENCE.replace("dbngain = (bnraw * dhpreact).sum(0, keepdim=True)",
+                             "dbngain = bngain\ndbngain *= (bnraw * dhpreact).sum(0, keepdim=True)")
+    ex = ex4(code, steps=SHORT)
+    assert "changed bngain in place at step 0" in ex.error and ex.checks[-1].status == "error"
+    assert by_name(ex)["bngain"].status == "fail" and by_name(ex)["W2"].status == "pass"
