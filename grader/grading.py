@@ -15,6 +15,9 @@ from grader.options import Options  # noqa: F401 - re-exported: grading.Options
 from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
+from grader.training import CHILD_TASKS
+from grader.training.check import grade_training
+from grader.verdicts import describe_failure, describe_variant, merge_variants  # noqa: F401 - re-exported
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 # The runs of one submission share a child (grader/sessions.py), exercise 3 first: nothing exercise 1
@@ -38,7 +41,7 @@ class Grader:
                  sandbox: Sandbox | None = None, dataset=None):
         self.names = data.names_path(names)
         self.options = options or Options()
-        self.sandbox = sandbox or Sandbox(self.names)
+        self.sandbox = sandbox or Sandbox(self.names, CHILD_TASKS)
         self.sandbox.start()  # the worker warms up on the other core while this process builds its dataset
         self.ds = dataset if dataset is not None else data.load(self.names)
         self._references: dict = {}
@@ -93,8 +96,6 @@ class Grader:
         """Grade one exercise's code on every variant (runs of one `session` may share a child)."""
         ex = get_exercise(code.exercise)
         if ex.id == 4:
-            from grader.training.check import grade_training
-
             return grade_training(self, code)
         result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),
                                 attempted=code.attempted)
@@ -157,53 +158,6 @@ class Grader:
         for check in result.checks:
             check.max_score = float(self.options.check_points.get((ex.id, check.name), points))
             check.score = check.max_score if check.status == PASS and not zero else 0.0
-
-
-def describe_failure(outcome: Outcome, code: ExerciseCode) -> str:
-    """One sentence for why the student's code did not finish, with cell and line; '' if it did."""
-    if outcome.stopped:
-        return outcome.stopped
-    err = outcome.error
-    if not err:
-        return ""
-    where = code.locate(err["lineno"]) if isinstance(err.get("lineno"), int) else "somewhere in your code"
-    return f"{where}: {err.get('message', 'an error')}"
-
-
-def merge_variants(per_variant: list) -> list[CheckResult]:
-    """A check passes only if it passes on every variant; a hidden failure is reported without its values."""
-    public_variant, public = per_variant[0]
-    merged = []
-    for i, check in enumerate(public):
-        final = check
-        if check.status == PASS:
-            for variant, checks in per_variant[1:]:
-                hidden = checks[i]
-                if hidden.status != PASS:
-                    final = CheckResult(name=check.name, status=hidden.status, shape=check.shape,
-                                        expected_shape=check.expected_shape, exact=check.exact,
-                                        approximate=check.approximate, maxdiff=check.maxdiff, variant=variant.name,
-                                        message=f"passes the public seed but fails on {describe_variant(variant)} "
-                                                f"(hidden variant {variant.name}): {hidden.message}")
-                    break
-        merged.append(final)
-    return merged
-
-
-def describe_variant(variant: model.Variant) -> str:
-    """What is different about a hidden variant ('a batch of 17 and another seed'), never its seed."""
-    parts = []
-    if variant.batch_size != model.PUBLIC.batch_size:
-        parts.append(f"a batch of {variant.batch_size}")
-    if variant.n_hidden != model.PUBLIC.n_hidden:
-        parts.append(f"{variant.n_hidden} hidden units")
-    if variant.n_embd != model.PUBLIC.n_embd:
-        parts.append(f"{variant.n_embd}-dimensional embeddings")
-    if variant.seed != model.PUBLIC.seed:
-        parts.append("another seed")
-    if not parts:
-        return "the public sizes"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def expand(paths) -> list[Path]:

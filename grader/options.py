@@ -7,11 +7,25 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from grader.sandbox.limits import Limits
-
 SEED = 2147483647  # the lecture's generator seed: the public variant
 TOLERANCE_FACTOR = 16.0  # grader/compare.py: the multiple of autograd's own float32 error an answer may be off
 POLICIES = ("roundoff", "allclose", "exact")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run of a student's exercise may use; every field can be set in a rubric."""
+
+    seconds: float = 20.0  # wall time; the child and everything it started are killed
+    memory_mb: int = 2048  # address space the student's code may add to the worker's (and the run's cgroup)
+    processes: int = 64  # processes and threads the run may have at once
+    output_bytes: int = 64 * 1024  # what it prints is kept up to this, the rest dropped
+    file_mb: int = 64  # largest file it may write (in its own temporary directory)
+    max_numel: int = 4_000_000  # largest tensor it may send back
+    frame_bytes: int = 64 * 1024 * 1024  # largest answer it may send back
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,15 @@
-"""The `backprop-ninja` command: parse, call the library, print. Exit 0 all pass, 1 not, 2 usage."""
-from __future__ import annotations
+"""The `backprop-ninja` command: parse, call the library, print. Exit 0 all pass, 1 not, 2 usage.
 
-import shutil
-import sys
-from pathlib import Path
+Each command lives in its own module (grade.py, batch.py) and only delegates to the library;
+this package may import everything below it.
+"""
+from __future__ import annotations
 
 import click
 
 from grader import __version__
-from grader.data import DataError
-from grader.sandbox.runner import GraderError
-
-names_option = click.option("--names", "names", type=click.Path(dir_okay=False), default=None,
-                            help="names.txt to use (default: $BACKPROP_NINJA_NAMES, else a cached download).")
-
-
-def _grader(names, **kwargs):
-    from grader.grading import Grader
-
-    try:
-        return Grader(names, **kwargs)
-    except DataError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _run(grader, paths, exercise=None):
-    try:
-        return grader.grade(paths, exercise)
-    except GraderError as exc:
-        raise click.ClickException(f"grader failure (not your code): {exc}") from None
+from grader.cli import batch as _batch, grade as _grade
+from grader.cli.common import build_options  # noqa: F401 - re-exported: grader.cli.build_options
 
 
 @click.group()
@@ -42,139 +23,11 @@ def cli():
     """
 
 
-def build_options(rubric=None, full=False, steps=None, time_limit=None, progress=False):
-    """Options from a rubric file (or the defaults) and the command line's overrides."""
-    import dataclasses
-
-    from grader.options import Options
-
-    if rubric:
-        from grader.course.rubric import RubricError, load_rubric
-
-        try:
-            options = load_rubric(rubric)
-        except RubricError as exc:
-            raise click.BadParameter(str(exc), param_hint="--rubric") from None
-    else:
-        options = Options()
-    options.ex4 = {**options.ex4, "full": full, "progress": progress}
-    if steps is not None:
-        options.ex4["steps"] = steps
-    if time_limit is not None:
-        options.limits = dataclasses.replace(options.limits, seconds=time_limit)
-        options.ex4["time_limit"] = time_limit
-    return options
-
-
-@cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--exercise", "-e", type=click.IntRange(1, 4), default=None,
-              help="Grade only this exercise (and read a plain .py file as its code).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the result as JSON here.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None, help="Write an HTML scorecard here.")
-@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False), default=None,
-              help="Write Gradescope's results.json here (always written, even if grading fails).")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
-@click.option("--rubric", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="A TOML rubric: points, tolerances, variants, limits (defaults: see README).")
-@click.option("--full", is_flag=True, help="Exercise 4: train all 200,000 steps (slow) instead of the quick check.")
-@click.option("--steps", type=click.IntRange(1), default=None, help="Exercise 4: steps of the quick check.")
-@click.option("--time-limit", type=click.FloatRange(min=0.1), default=None, help="Seconds each run may take.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
-@names_option
-def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, rubric, full, steps, time_limit, quiet, names):
-    """Grade one student's work: stub files, a folder of stubs, a notebook, or one cell's code.
-
-    Exits 0 when every graded check passes, 1 when any does not.
-
-    \b
-    Examples:
-      backprop-ninja grade exercises/
-      backprop-ninja grade my_cell.py --exercise 2 --html scorecard.html --json result.json
-      backprop-ninja grade ex4.py --full --time-limit 3600
-    """
-    from grader.report import console, scorecard as report
-
-    options = build_options(rubric, full, steps, time_limit, progress=not quiet)
-    try:
-        with _grader(names, options=options) as grader:
-            result = _run(grader, paths, exercise)
-    except click.ClickException as exc:
-        if gradescope_path:  # Gradescope must always get a results.json
-            from grader.course.export import write_gradescope_failure
-
-            write_gradescope_failure(exc.format_message(), gradescope_path)
-        raise
-    if quiet:
-        click.echo(f"{result.score:g}/{result.max_score:g}")
-    else:
-        console.print_result(result)
-    if json_path:
-        report.write_json(result, json_path)
-    if html_path:
-        report.write_html(result, html_path)
-    if gradescope_path:
-        from grader.course.export import write_gradescope
-
-        write_gradescope(result, gradescope_path)
-    if junit_path:
-        from grader.course.export import write_junit
-
-        write_junit(result, junit_path)
-    sys.exit(0 if result.passed else 1)
-
-
-@cli.command("check-solutions")
-@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False))
-@names_option
-def check_solutions(directory, names):
-    """Grade the reference solutions; exit 0 only if every one scores full marks (for course CI).
-
-    DIRECTORY defaults to ./solutions, or the solutions shipped with the grader.
-
-    \b
-    Example:
-      backprop-ninja check-solutions solutions/
-    """
-    from grader.report import console
-    from grader.resources import resource_dir
-
-    folder = Path(directory) if directory else (Path("solutions") if Path("solutions").is_dir() else resource_dir("solutions"))
-    with _grader(names) as grader:
-        result = _run(grader, [folder])
-    console.print_result(result)
-    full = result.passed and result.max_score > 0 and result.score == result.max_score
-    click.echo(f"{len(result.exercises)} solutions in {folder}: " + ("all full marks" if full else "NOT all full marks"))
-    sys.exit(0 if full else 1)
-
-
-@cli.command()
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite stubs that already exist.")
-def start(directory, force):
-    """Copy fresh exercise stubs into DIRECTORY for a student to fill in.
-
-    \b
-    Example:
-      backprop-ninja start my-work && backprop-ninja grade my-work/
-    """
-    from grader.resources import resource_dir
-
-    dest = Path(directory)
-    dest.mkdir(parents=True, exist_ok=True)
-    for stub in sorted(resource_dir("exercises").glob("ex*.py")):
-        target = dest / stub.name
-        if target.exists() and not force:
-            click.echo(f"kept {target} (exists; --force overwrites)")
-            continue
-        shutil.copyfile(stub, target)
-        click.echo(f"wrote {target}")
-    click.echo(f"fill in the TODO lines, then: backprop-ninja grade {dest}")
+cli.add_command(_grade.grade)
+cli.add_command(_grade.check_solutions)
+cli.add_command(_grade.start)
+_batch.register(cli)
 
 
 def main():
     cli(prog_name="backprop-ninja")
-
-
-from grader.cli.batch import register as _register_batch
-_register_batch(cli)

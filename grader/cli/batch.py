@@ -77,7 +77,7 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
       backprop-ninja batch submissions.zip --out grades/ --dask tcp://scheduler:8786
     """
     from grader.course.batch import BatchError, run_batch
-    from grader.cli import build_options
+    from grader.cli.common import build_options
     from grader.data import DataError
     from grader.course.identity import IdentityError
 

@@ -44,7 +44,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from grader import options as opts
 from grader.exercises import EXERCISES
-from grader.sandbox.limits import Limits
+from grader.options import Limits
 from grader.options import Options
 
 SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "ex4")

@@ -70,10 +70,11 @@ def warm_grader(names, options, sandbox=None, dataset=None):
     (bit-identical) references wherever it runs, and parallel Graders do not compete for cores.
     The worker process starts first: it imports torch while this process does too.
     """
+    from grader.training import CHILD_TASKS
     from grader.sandbox.runner import Sandbox
 
     if sandbox is None:
-        sandbox = Sandbox(names)
+        sandbox = Sandbox(names, CHILD_TASKS)
         sandbox.start()
     import torch
 
@@ -108,12 +109,13 @@ def start_job_process(names, options) -> None:
     import torch
 
     from grader import data
+    from grader.training import CHILD_TASKS
     from grader.sandbox.runner import Sandbox
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     dataset = data.load(names)
-    sandbox = Sandbox(names)
+    sandbox = Sandbox(names, CHILD_TASKS)
     sandbox.start_forked(dataset)
     _watch_parent(os.getppid())  # a thread: started after the fork
     _grader = warm_grader(names, options, sandbox, dataset)

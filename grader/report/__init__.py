@@ -1,1 +1,4 @@
-"""grader.report: see the package map in README.md."""
+"""What people read: the terminal table (console.py), the jinja2 scorecard and JSON (scorecard.py), check() in a notebook.
+
+May import the core only (results, compare, model, exercises); templates only render the results' dataclasses.
+"""

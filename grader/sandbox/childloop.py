@@ -1,7 +1,7 @@
 """In a forked child: confine it, then run each request the worker sends, one after another.
 
 The worker side of the same child is grader/sessions.py's Child; what one run of exercises 1-3
-does is grader/child.py's Session, and exercise 4's is grader/training.py.
+does is grader/sandbox/child.py's Session; exercise 4's is a task (grader/sandbox/tasks.py).
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import os
 import sys
 import tempfile
 
-from grader.sandbox import limits as limits_mod, progress, wire
+from grader.sandbox import limits as limits_mod, progress, tasks, wire
 
 
 def _gate(fd: int):
     """In the child: a callable that waits until the worker has put it in the run's cgroups.
 
-    Called right before the student's code (grader/child.py, training.py): the worker's slow
+    Called right before the student's code (grader/sandbox/child.py, a task): the worker's slow
     cgroup attach (~10 ms in the kernel) overlaps the child's own preparation.
     """
     def wait() -> None:
@@ -70,9 +70,7 @@ def serve(ds, pipes: dict, workdir: str, conf, lim: dict, training: bool) -> Non
                 limits_mod.next_run(lim)
             first = False
             if training:
-                from grader.training.loop import train_in_child
-
-                frame, again = train_in_child(request, ds, ready=ready), False
+                frame, again = tasks.run(request, ds, ready=ready), False
             else:
                 frame, again = session.run(request, ds, ready=ready)
             ready = None

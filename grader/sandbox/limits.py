@@ -1,4 +1,4 @@
-"""Limits on one run of a student's code: defaults, applying them inside the child, naming the ones that fired."""
+"""Limits on one run of a student's code: applying them inside the child, naming the ones that fired (defaults: grader/options.py)."""
 from __future__ import annotations
 
 import errno
@@ -6,29 +6,14 @@ import os
 import resource
 import shutil
 import signal
-from dataclasses import asdict, dataclass
+
+from grader.options import Limits  # noqa: F401 - the defaults live with the other options; re-exported here
 
 MAXFD = 4096
 EXIT_FAILED = 70  # the grader's own code in the child failed (after the student's ran)
 EXIT_NO_MEMORY = 71  # ... and it failed for lack of memory: the memory limit
 SESSION_RUNS = 16  # most runs one child does one after another (grader/sessions.py)
 _MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "out of memory")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one run of a student's exercise may use; every field can be set in a rubric."""
-
-    seconds: float = 20.0  # wall time; the child and everything it started are killed
-    memory_mb: int = 2048  # address space the student's code may add to the worker's (and the run's cgroup)
-    processes: int = 64  # processes and threads the run may have at once
-    output_bytes: int = 64 * 1024  # what it prints is kept up to this, the rest dropped
-    file_mb: int = 64  # largest file it may write (in its own temporary directory)
-    max_numel: int = 4_000_000  # largest tensor it may send back
-    frame_bytes: int = 64 * 1024 * 1024  # largest answer it may send back
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def mib(megabytes: float) -> str:

@@ -58,7 +58,7 @@ def _stopped(header: dict, lim: Limits) -> str:
 class ForkedWorker:
     """grader/worker.py's main() in a fork of this process, with the part of Popen's interface Sandbox uses."""
 
-    def __init__(self, env: dict, cwd: str, stderr, datasets: dict):
+    def __init__(self, env: dict, cwd: str, stderr, datasets: dict, task_modules=()):
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         log = stderr.fileno()
@@ -76,7 +76,7 @@ class ForkedWorker:
                 sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
                 from grader.sandbox import worker
 
-                worker.main(datasets)
+                worker.main(datasets, task_modules)
             finally:
                 os._exit(0)
         os.close(in_r)
@@ -107,8 +107,10 @@ class ForkedWorker:
 class Sandbox:
     """A warm worker that runs student code in isolated children. Use as a context manager."""
 
-    def __init__(self, names: str | os.PathLike):
+    def __init__(self, names: str | os.PathLike, tasks: tuple = ()):
+        """`tasks`: modules the worker imports that register what a child can run besides exercises 1-3."""
         self.names = str(Path(names).resolve())
+        self.tasks = tuple(tasks)
         self._proc: subprocess.Popen | ForkedWorker | None = None
         self._home = tempfile.mkdtemp(prefix="bpn-worker-")
         self._stderr = open(Path(self._home) / "worker.log", "w+b")
@@ -128,7 +130,7 @@ class Sandbox:
                 "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
     def _start(self) -> None:
-        self._proc = subprocess.Popen([sys.executable, "-m", "grader.sandbox.worker"], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen([sys.executable, "-m", "grader.sandbox.worker", *self.tasks], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._stderr, cwd=self._home,
                                       env=self._environment())
         self._buf = bytearray()
@@ -149,7 +151,7 @@ class Sandbox:
         """
         if self._proc is not None and self._proc.poll() is None:
             return
-        self._proc = ForkedWorker(self._environment(), self._home, self._stderr, {self.names: dataset})
+        self._proc = ForkedWorker(self._environment(), self._home, self._stderr, {self.names: dataset}, self.tasks)
         self._buf = bytearray()
 
     def warm(self) -> None:

@@ -15,8 +15,8 @@ import sys
 import tempfile
 import time
 
-from grader.sandbox import limits as limits_mod, wire
 from grader import model
+from grader.sandbox import limits as limits_mod, tasks, wire
 
 CHUNK = 65536
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
@@ -47,7 +47,6 @@ class Child:
 
     def __init__(self, ds, lim: dict, token: str | None, variants: list, training: bool = False):
         from grader.sandbox import child, childloop, guards, isolation  # noqa: F401 - imported once here, so no child imports them
-        from grader.training import loop as _training  # noqa: F401 - the same, for exercise 4
 
         self.token, self.lim, self.runs, self.open, self.training = token, lim, 0, True, training
         fds = {name: os.pipe() for name in ("out", "res", "prog", "gate", "req")}  # (read end, write end)
@@ -96,11 +95,11 @@ class Child:
     def fits(self, request: dict, token: str | None) -> bool:
         """Whether `request` may run in this child: same submission, same limits, a child fit for more."""
         return (self.open and token is not None and token == self.token and request["limits"] == self.lim
-                and not self.training and request["exercise"] != 4 and self.runs < limits_mod.SESSION_RUNS)
+                and not self.training and not tasks.has(request["exercise"]) and self.runs < limits_mod.SESSION_RUNS)
 
     def adopt(self, request: dict, token: str | None) -> bool:
         """A spare child (forked ahead, no run yet) takes a new session's first run, if it may and is alive."""
-        if not (self.open and self.runs == 0 and request["limits"] == self.lim and request["exercise"] != 4
+        if not (self.open and self.runs == 0 and request["limits"] == self.lim and not tasks.has(request["exercise"])
                 and self._alone()):
             return False
         self.token, self.started = token, time.monotonic()  # its time starts now, not when it was forked
@@ -281,7 +280,7 @@ class Sessions:
 
     def run(self, request: dict, emit, stop_fd: int) -> tuple[dict, bytes]:
         token = request.get("session")
-        if request["exercise"] != 4 and request["variant"] not in self.variants:
+        if not tasks.has(request["exercise"]) and request["variant"] not in self.variants:
             self.variants.append(request["variant"])
         if self.live is not None and not self.live.fits(request, token):
             self.end()
@@ -304,7 +303,7 @@ class Sessions:
             if child.adopt(request, token):
                 return child
             child.close()
-        training = request["exercise"] == 4
+        training = tasks.has(request["exercise"])  # exercise 4: a child of its own
         return Child(self.ds, request["limits"], token, [] if training else self.variants, training)
 
     def end(self, fork_spare: bool = False) -> None:

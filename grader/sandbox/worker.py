@@ -17,6 +17,7 @@ import sys
 import torch
 
 from grader import data
+from grader.sandbox import tasks
 from grader.sandbox.sessions import CHUNK, Sessions
 
 
@@ -36,13 +37,18 @@ def _requests(fd: int):
                 yield request
 
 
-def main(datasets: dict | None = None) -> None:
-    """Serve requests until stdin closes; `datasets` (names.txt -> Dataset): already built by the process this one forked from."""
+def main(datasets: dict | None = None, task_modules=()) -> None:
+    """Serve requests until stdin closes.
+
+    `datasets` (names.txt -> Dataset): already built by the process this one forked from;
+    `task_modules`: modules that register what a child can run besides exercises 1-3 (grader/sandbox/tasks.py).
+    """
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints never corrupt the protocol
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     torch.set_num_threads(1)  # safe to fork, and bit-identical to the parent's forward pass
     datasets = dict(datasets or {})
+    tasks.load(task_modules)  # before any child is forked, so no child imports them
     sessions: dict = {}  # names.txt -> Sessions
 
     def emit(line: bytes) -> None:
@@ -90,4 +96,4 @@ def main(datasets: dict | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(task_modules=sys.argv[1:])

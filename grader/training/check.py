@@ -16,7 +16,7 @@ import torch
 from grader import compare
 from grader.training import loop as training
 from grader.exercises import EX4_NAMES as NAMES, get as get_exercise
-from grader.grading import describe_failure, merge_variants
+from grader.verdicts import describe_failure, merge_variants
 from grader.results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, ExerciseResult
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, reference_ms, replay
 
