@@ -5,7 +5,7 @@
     python benchmarks/bench_hostile.py --out results/     # also writes results/hostile-results.json
 
 Each case is a student's file in tests/hostile/ (its header names the exercise and the expected
-verdict; tests/test_hostile.py checks them). One Grader, so one warm worker, grades them one after
+verdict; tests/sandbox/test_hostile.py checks them). One Grader, so one warm worker, grades them one after
 the other; after every hostile file the reference solution of the same exercise is graded, as a
 batch would grade the next student. Placeholders in a case (__OUTPUT_DIR__, __GRADER_DIR__,
 __PORT__) are filled in before grading. The process exits 0 when the batch finished, whatever the

@@ -20,7 +20,7 @@ from grader.training.check import grade_training
 from grader.verdicts import describe_failure, describe_variant, merge_variants  # noqa: F401 - re-exported
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
-# The runs of one submission share a child (grader/sessions.py), exercise 3 first: nothing exercise 1
+# The runs of one submission share a child (grader/sandbox/sessions.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
 

@@ -29,7 +29,7 @@ class GraderPlugin(WorkerPlugin):
     """The warm Grader of one Dask worker process, closed when the worker stops.
 
     One Grader per process, used by one task at a time: a worker's threads would otherwise
-    parse notebooks concurrently, which CPython 3.11's `ast` does not survive (see grader/batch.py).
+    parse notebooks concurrently, which CPython 3.11's `ast` does not survive (see grader/course/batch.py).
     Start workers with one thread each and as many processes as cores:
     `dask worker ADDRESS --nworkers N --nthreads 1`.
     """

@@ -176,7 +176,7 @@ def forward_values(ds, variant: model.Variant) -> tuple[model.Setup, dict]:
 
 
 class Session:
-    """Runs of exercises 1-3 of one submission, one after another in one child (grader/sessions.py).
+    """Runs of exercises 1-3 of one submission, one after another in one child (grader/sandbox/sessions.py).
 
     What a run is given is fresh each time: a new namespace, copies of the forward pass's tensors,
     the random generators' first state, an empty working directory, the grader's stdout, signals

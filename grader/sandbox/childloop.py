@@ -1,6 +1,6 @@
 """In a forked child: confine it, then run each request the worker sends, one after another.
 
-The worker side of the same child is grader/sessions.py's Child; what one run of exercises 1-3
+The worker side of the same child is grader/sandbox/sessions.py's Child; what one run of exercises 1-3
 does is grader/sandbox/child.py's Session; exercise 4's is a task (grader/sandbox/tasks.py).
 """
 from __future__ import annotations
@@ -32,8 +32,8 @@ def serve(ds, pipes: dict, workdir: str, conf, lim: dict, training: bool) -> Non
 
     The first byte on the result pipe says the child is confined and about to run the student's
     code: without it, the grader failed to start the run (an exception), not the student. Each
-    run's answer follows as one record (grader/wire.py's `record`); the child stops after a run
-    that left it unfit for another (grader/child.py's Session says when), or when the worker
+    run's answer follows as one record (grader/sandbox/wire.py's `record`); the child stops after a run
+    that left it unfit for another (grader/sandbox/child.py's Session says when), or when the worker
     closes the request pipe.
     """
     from grader.sandbox import isolation

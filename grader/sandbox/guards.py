@@ -4,7 +4,7 @@
 could give back autograd's answers, wherever torch exposes it, with a refusal that names what
 was called. What stays: everything the lecture's code legitimately uses (torch.no_grad(),
 .data, .clone(), F.one_hot, set_grad_enabled(False) ...). A determined student can still undo
-this from inside the process; the static scan (grader/scan.py) flags such code, see SECURITY.md.
+this from inside the process; the static scan (grader/submissions/scan.py) flags such code, see SECURITY.md.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ As root (a CI job, a container) each run gets a uid of its own, RUN_UID_BASE + t
 RLIMIT_NPROC then counts exactly the run's processes, the child cannot write the grader's files
 or read other processes' memory and environment, and every process of the run can be found and
 killed by its uid, even after setsid(). The child also gets an empty network namespace and a
-private filesystem view (grader/fsview.py), and, where the worker may make them, cgroups of its
-own (grader/cgroups.py). In every case the worker is a child subreaper, so processes that escape
+private filesystem view (grader/sandbox/fsview.py), and, where the worker may make them, cgroups of its
+own (grader/sandbox/cgroups.py). In every case the worker is a child subreaper, so processes that escape
 their group stay its descendants and are killed with the rest.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Confinement:
     privileged: bool  # running as root: the child gets a uid of its own
     cgroups: dict = field(default_factory=dict)  # controller -> directory of this run's cgroup
     uid: int | None = None  # set once the child's pid is known (both sides compute it)
-    view: bool = False  # the child makes its private filesystem view (grader/fsview.py)
+    view: bool = False  # the child makes its private filesystem view (grader/sandbox/fsview.py)
     joined: bool = False  # the worker put the child in the run's pids cgroup
 
     def for_pid(self, pid: int) -> "Confinement":
@@ -99,7 +99,7 @@ def _warn_once(text: str) -> None:
 def join(conf: Confinement, pid: int) -> None:
     """In the worker, right after the fork: put the child in the run's cgroups (its children follow).
 
-    The child waits for this before the student's code runs (grader/childloop.py's gate).
+    The child waits for this before the student's code runs (grader/sandbox/childloop.py's gate).
     """
     conf.joined = cgroups.join(conf.cgroups, pid).get("pids", False)
 
@@ -107,7 +107,7 @@ def join(conf: Confinement, pid: int) -> None:
 def enter(conf: Confinement, file_mb: int) -> None:
     """In the child, after the rlimits and before the student's code: unshare, drop privileges.
 
-    As root: a private filesystem view (grader/fsview.py) whose fresh working directory holds at
+    As root: a private filesystem view (grader/sandbox/fsview.py) whose fresh working directory holds at
     most `file_mb` MiB (where mount namespaces are allowed), no network, and a uid of its own.
     """
     if conf.privileged and conf.view:

@@ -12,7 +12,7 @@ from grader.options import Limits  # noqa: F401 - the defaults live with the oth
 MAXFD = 4096
 EXIT_FAILED = 70  # the grader's own code in the child failed (after the student's ran)
 EXIT_NO_MEMORY = 71  # ... and it failed for lack of memory: the memory limit
-SESSION_RUNS = 16  # most runs one child does one after another (grader/sessions.py)
+SESSION_RUNS = 16  # most runs one child does one after another (grader/sandbox/sessions.py)
 _MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 

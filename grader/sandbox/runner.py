@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from grader.sandbox.limits import MAXFD, Limits
 
-if TYPE_CHECKING:  # importing torch here would delay starting the worker (grader/work.py starts it first)
+if TYPE_CHECKING:  # importing torch here would delay starting the worker (grader/course/work.py starts it first)
     from grader.model import Variant
 
 GRACE_SECONDS = 60.0  # on top of a run's own limit, before the worker itself is presumed stuck
@@ -49,14 +49,14 @@ class Outcome:
 
 
 def _stopped(header: dict, lim: Limits) -> str:
-    """Name the limit or the way the child ended (grader/limits.py words it)."""
+    """Name the limit or the way the child ended (grader/sandbox/limits.py words it)."""
     from grader.sandbox.limits import describe
 
     return describe(header, lim)
 
 
 class ForkedWorker:
-    """grader/worker.py's main() in a fork of this process, with the part of Popen's interface Sandbox uses."""
+    """grader/sandbox/worker.py's main() in a fork of this process, with the part of Popen's interface Sandbox uses."""
 
     def __init__(self, env: dict, cwd: str, stderr, datasets: dict, task_modules=()):
         in_r, in_w = os.pipe()
@@ -147,7 +147,7 @@ class Sandbox:
 
         Saves the worker its own import of torch (~0.8 s of a core). Only for a process that holds
         nothing a student's code may see, above all no autograd gradient: a batch job process calls
-        it first thing (grader/work.py). A worker that dies is replaced by start(), never by a fork.
+        it first thing (grader/course/work.py). A worker that dies is replaced by start(), never by a fork.
         """
         if self._proc is not None and self._proc.poll() is None:
             return

@@ -1,6 +1,6 @@
 """The worker's side of its children: fork and confine one, send it runs, enforce their limits, end it.
 
-A session is the runs of one submission (its token) in one child (grader/childloop.py inside it),
+A session is the runs of one submission (its token) in one child (grader/sandbox/childloop.py inside it),
 ended when the token changes, after a run that ended abnormally or left the child unfit, and after
 limits.SESSION_RUNS runs; a spare child is forked ahead for the next submission. See SECURITY.md.
 """
@@ -40,7 +40,7 @@ class Child:
     """One forked, confined child and the runs it does one after another (a session).
 
     Its runs share the child's start-up cost (fork, confinement, guards), never a namespace
-    (grader/child.py's Session). Sessions.run re-runs, in a fresh child, a run that hit a limit or
+    (grader/sandbox/child.py's Session). Sessions.run re-runs, in a fresh child, a run that hit a limit or
     crashed when it was not its child's first: every limit and crash a student is told about
     happened in a child that ran nothing before.
     """

@@ -1,9 +1,9 @@
 """The warm worker: imports torch and builds the dataset once, then forks confined children.
 
-Protocol with the parent (grader/sandbox.py): one JSON request per line on stdin; per request,
+Protocol with the parent (grader/sandbox/runner.py): one JSON request per line on stdin; per request,
 one JSON header line on stdout followed by `frame_size` raw bytes (the child's safetensors frame).
 A request may name a session (one submission): its runs go to the same child, one after another,
-until `{"end_session": true}` (no answer) or a request of another session (grader/sessions.py).
+until `{"end_session": true}` (no answer) or a request of another session (grader/sandbox/sessions.py).
 Without a session, a run has a child of its own. The worker never computes autograd's gradients,
 so no child can inherit them.
 """

@@ -54,7 +54,7 @@ def run_autograder(root: Path, files: dict, python: str = sys.executable) -> tup
 def test_zip_layout(autograder):
     names = set(autograder["modes"])
     assert {"setup.sh", "run_autograder", "names.txt", "rubric.toml", "requirements.txt"} <= names
-    assert {"grader/__init__.py", "grader/worker.py", "grader/_data/templates/scorecard.html.j2",
+    assert {"grader/__init__.py", "grader/sandbox/worker.py", "grader/_data/templates/scorecard.html.j2",
             "grader/_data/solutions/ex2_cross_entropy.py"} <= names
     assert not any("__pycache__" in n for n in names)
     for script in ("setup.sh", "run_autograder"):
