@@ -18,7 +18,7 @@ from grader import __version__, data
 from grader.resources import resource_dir
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # grader/, the whole package
 
 SETUP_SH = """\
 #!/usr/bin/env bash
