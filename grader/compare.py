@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
-from grader.options import POLICIES, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
+from grader.options import POLICIES, PUBLIC, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
 from grader.results import ERROR, FAIL, MISSING, PASS, CheckResult
 
 EPS32 = torch.finfo(torch.float32).eps
+PUBLIC_BATCH = PUBLIC.batch_size
 
 
 @dataclass
@@ -38,6 +39,17 @@ class Answer:
 
 def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def fits(shape: tuple, expected: tuple) -> bool:
+    """An answer of `shape` stands in for `expected`: the same elements, only size-1 dimensions differ,
+    and broadcasting it against `expected` gives `expected` (so `x += answer` keeps x's shape)."""
+    if [s for s in shape if s != 1] != [s for s in expected if s != 1]:
+        return False
+    try:
+        return tuple(torch.broadcast_shapes(shape, expected)) == tuple(expected)
+    except RuntimeError:
+        return False
 
 
 def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float | None = None) -> float:
@@ -85,6 +97,9 @@ def _factor_hint(answer: torch.Tensor, ref: torch.Tensor, n: int | None) -> str:
             (n - 1) / n: "a factor of (n-1)/n: n where n-1 belongs (Bessel's correction)?",
             2.0: "a factor of 2", 0.5: "a factor of 1/2",
         })
+        if n != PUBLIC_BATCH:  # a hidden variant's batch: a hard-coded 32 shows as a factor of 32/n
+            known.update({PUBLIC_BATCH / n: f"a factor of {PUBLIC_BATCH}/{n}: a hard-coded {PUBLIC_BATCH} where n belongs?",
+                          n / PUBLIC_BATCH: f"a factor of {n}/{PUBLIC_BATCH}: a hard-coded {PUBLIC_BATCH} where n belongs?"})
     for value, text in known.items():
         if abs(alpha - value) <= 1e-3 * abs(value):
             return f"; off by {text}"
@@ -106,16 +121,35 @@ def compare(name: str, answer: Answer, ref32: torch.Tensor, ref64: torch.Tensor,
         return result
     t = answer.tensor
     result.shape = list(t.shape)
+    shape_note = ""
     if tuple(t.shape) != tuple(ref32.shape):
-        result.status = FAIL
-        hidden = ""
-        try:
-            torch.broadcast_shapes(tuple(t.shape), tuple(ref32.shape))
-            hidden = " (torch.allclose broadcasts, so the lecture's cmp would not notice; check keepdim and sums)"
-        except RuntimeError:
-            pass
-        result.message = f"d{name} has shape {fmt_shape(t.shape)} but {name} has shape {expected}{hidden}"
-        return result
+        if fits(tuple(t.shape), tuple(ref32.shape)):
+            # only size-1 dimensions differ and it broadcasts to the right shape where the lecture uses it
+            # (dbnmeani (64,) for (1, 64)); a parameter's (1, 64) for b1's (64,) would not fit `p.data += ...`
+            shape_note = (f"d{name} has shape {fmt_shape(t.shape)} where {name} has {expected}; it broadcasts to "
+                          f"{expected} where the lecture uses it, so it counts (keepdim=True gives the exact shape)")
+            t = t.reshape(ref32.shape)
+        else:
+            result.status = FAIL
+            hidden = ""
+            try:
+                torch.broadcast_shapes(tuple(t.shape), tuple(ref32.shape))
+                hidden = " (torch.allclose broadcasts, so the lecture's cmp would not notice; check keepdim and sums)"
+            except RuntimeError:
+                pass
+            result.message = f"d{name} has shape {fmt_shape(t.shape)} but {name} has shape {expected}{hidden}"
+            if tuple(t.shape) == tuple(reversed(ref32.shape)) and t.dim() == 2:
+                result.message += "; it is transposed (swap the operands of @, or .T)"
+            return result
+    result = _judge(result, name, t, ref32, ref64, n, policy, expected)
+    if shape_note:
+        result.message = shape_note if result.status == PASS else f"{result.message} ({shape_note})"
+    return result
+
+
+def _judge(result: CheckResult, name: str, t: torch.Tensor, ref32: torch.Tensor, ref64: torch.Tensor, n: int | None,
+           policy: Tolerance, expected: str) -> CheckResult:
+    """dtype, then cmp's exact/approximate/maxdiff, then the verdict under the tolerance policy."""
     if t.dtype != ref32.dtype:
         result.message = f"d{name} has dtype {t.dtype}, expected {ref32.dtype} like {name}"
         if not t.is_floating_point():

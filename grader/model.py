@@ -131,3 +131,81 @@ def manual_dhpreact(s: Setup, values: dict) -> torch.Tensor:
     dlogits /= n
     dh = dlogits @ s.params["W2"].T
     return (1.0 - values["h"] ** 2) * dh
+
+
+def manual_gradients(s: Setup, values: dict, upto: str | None = None) -> dict:
+    """Every exercise-1 gradient by hand (the reference solution's formulas, no autograd), in backprop order.
+
+    Stops after `upto` when given (the follow-through run asks for one gradient at a time, so a
+    gradient's correct value exists in a child only once the student's own statements for it ran).
+    """
+    v, p, n = values, s.params, s.Xb.shape[0]
+    out: dict = {}
+
+    def done(name, value) -> bool:
+        out[name] = value
+        return name == upto
+
+    dlogprobs = torch.zeros_like(v["logprobs"])
+    dlogprobs[range(n), s.Yb] = -1.0 / n
+    if done("logprobs", dlogprobs):
+        return out
+    dprobs = (1.0 / v["probs"]) * dlogprobs
+    if done("probs", dprobs):
+        return out
+    dcounts_sum_inv = (v["counts"] * dprobs).sum(1, keepdim=True)
+    if done("counts_sum_inv", dcounts_sum_inv):
+        return out
+    dcounts_sum = (-v["counts_sum"] ** -2) * dcounts_sum_inv
+    if done("counts_sum", dcounts_sum):
+        return out
+    dcounts = v["counts_sum_inv"] * dprobs + torch.ones_like(v["counts"]) * dcounts_sum
+    if done("counts", dcounts):
+        return out
+    dnorm_logits = v["counts"] * dcounts
+    if done("norm_logits", dnorm_logits):
+        return out
+    dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
+    if done("logit_maxes", dlogit_maxes):
+        return out
+    dlogits = dnorm_logits + F.one_hot(v["logits"].max(1).indices, num_classes=v["logits"].shape[1]) * dlogit_maxes
+    if done("logits", dlogits):
+        return out
+    dh = dlogits @ p["W2"].T
+    if done("h", dh) or done("W2", v["h"].T @ dlogits) or done("b2", dlogits.sum(0)):
+        return out
+    dhpreact = (1.0 - v["h"] ** 2) * dh
+    if done("hpreact", dhpreact) or done("bngain", (v["bnraw"] * dhpreact).sum(0, keepdim=True)):
+        return out
+    if done("bnbias", dhpreact.sum(0, keepdim=True)):
+        return out
+    dbnraw = p["bngain"] * dhpreact
+    if done("bnraw", dbnraw):
+        return out
+    dbnvar_inv = (v["bndiff"] * dbnraw).sum(0, keepdim=True)
+    if done("bnvar_inv", dbnvar_inv):
+        return out
+    dbnvar = (-0.5 * (v["bnvar"] + 1e-5) ** -1.5) * dbnvar_inv
+    if done("bnvar", dbnvar):
+        return out
+    dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(v["bndiff2"]) * dbnvar
+    if done("bndiff2", dbndiff2):
+        return out
+    dbndiff = v["bnvar_inv"] * dbnraw + (2 * v["bndiff"]) * dbndiff2
+    if done("bndiff", dbndiff):
+        return out
+    dbnmeani = (-dbndiff).sum(0, keepdim=True)
+    if done("bnmeani", dbnmeani):
+        return out
+    dhprebn = dbndiff + 1.0 / n * (torch.ones_like(v["hprebn"]) * dbnmeani)
+    if done("hprebn", dhprebn):
+        return out
+    dembcat = dhprebn @ p["W1"].T
+    if done("embcat", dembcat) or done("W1", v["embcat"].T @ dhprebn) or done("b1", dhprebn.sum(0)):
+        return out
+    demb = dembcat.view(v["emb"].shape)
+    if done("emb", demb):
+        return out
+    dC = torch.zeros_like(p["C"]).index_add_(0, s.Xb.view(-1), demb.view(-1, demb.shape[-1]))
+    done("C", dC)
+    return out

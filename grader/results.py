@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass, field
 PASS, FAIL, MISSING, ERROR = "pass", "fail", "missing", "error"
 TRAINING = "training"  # exercise 4's check of the training itself (not a gradient)
 # an exercise's status
-COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED, FLAGGED = (
-    "complete", "partial", "incorrect", "not attempted", "error", "flagged")
+COMPLETE, PARTIAL, INCORRECT, NOT_ATTEMPTED, CRASHED, FLAGGED, TIMEOUT, NOT_FOUND = (
+    "complete", "partial", "incorrect", "not attempted", "error", "flagged", "timeout", "not found")
+# why a gradient's cmp line is not right (follow-through grading, grader/verdicts.py)
+OWN, INHERITED, CHANGED = "own", "inherited", "changed"
 
 
 @dataclass
@@ -28,6 +30,10 @@ class CheckResult:
     score: float = 0.0
     max_score: float = 1.0
     variant: str = "public"  # the variant the verdict comes from (the first that failed)
+    cause: str = ""  # "own" (its own statements are wrong), "inherited" (right, given right inputs), "changed"
+    upstream: list = field(default_factory=list)  # inherited: the gradients whose mistakes it inherits
+    location: str = ""  # where its own statements are ("cell 12, line 7")
+    code: str = ""  # those statements, quoted
 
     @property
     def passed(self) -> bool:
@@ -58,6 +64,9 @@ class ExerciseResult:
     integrity: list[str] = field(default_factory=list)  # uses of autograd found, with cell/line
     zeroed: bool = False  # the rubric zeroes an exercise with integrity flags, and it has some
     extra: dict = field(default_factory=dict)  # exercise-specific data (e.g. exercise 4's training)
+    fix_first: list[str] = field(default_factory=list)  # the lines whose own formula is wrong, quoted
+    timed_out: bool = False  # a time limit stopped the student's code
+    found: bool = True  # False: a notebook or folder without this exercise (it scores 0 of its points)
 
     @property
     def score(self) -> float:
@@ -69,12 +78,16 @@ class ExerciseResult:
 
     @property
     def status(self) -> str:
+        if not self.found:
+            return NOT_FOUND
         if not self.attempted:
             return NOT_ATTEMPTED
         if self.zeroed:
             return FLAGGED
         if self.checks and all(c.passed for c in self.checks):
             return COMPLETE
+        if self.timed_out:
+            return TIMEOUT
         if any(c.passed for c in self.checks):
             return PARTIAL
         return CRASHED if self.error else INCORRECT
@@ -92,6 +105,7 @@ class ExerciseResult:
             "output": self.output, "notes": list(self.notes), "source": self.source,
             "integrity": list(self.integrity), "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks], **({"extra": self.extra} if self.extra else {}),
+            "fix_first": list(self.fix_first), "timed_out": self.timed_out, "found": self.found,
         }
 
 

@@ -122,13 +122,30 @@ def test_broadcastable_shape_fails_and_names_both_shapes(lecture):
     assert result.shape == [1, 64] and result.expected_shape == [32, 64]
 
 
-def test_dropped_keepdim_fails(lecture):
+def test_dropped_keepdim_with_the_right_values_passes_with_a_note(lecture):
+    """(64,) for (1, 64): only size-1 dimensions differ and it broadcasts back, as the lecture uses it
+    (`bngain.data += -lr * dbngain` keeps bngain (1, 64); `dhprebn += ... * dbnmeani` is (32, 64))."""
     g32 = lecture[2]
-    result = grade(lecture, "bngain", g32["bngain"].view(-1))
+    for name in ("bngain", "bnmeani", "bnvar"):
+        result = grade(lecture, name, g32[name].view(-1))
+        assert result.status == PASS, result.message
+        assert "(64,)" in result.message and "(1, 64)" in result.message and "keepdim" in result.message
+
+
+def test_a_shape_that_would_not_fit_where_the_lecture_uses_it_fails(lecture):
+    g32 = lecture[2]
+    result = grade(lecture, "b1", g32["b1"].view(1, -1))  # b1.data += -lr * db1 would make b1 (1, 64)
+    assert result.status == FAIL and "(1, 64)" in result.message and "(64,)" in result.message
+    result = grade(lecture, "bngain", g32["bngain"].view(-1, 1))  # (64, 1) broadcasts to (64, 64)
     assert result.status == FAIL
-    assert "(64,)" in result.message and "(1, 64)" in result.message and "keepdim" in result.message
-    # exactly the values autograd has: the lecture's cmp would say exact/approximate
-    assert torch.allclose(g32["bngain"].view(-1), g32["bngain"])
+    result = grade(lecture, "bnmeani", 2 * g32["bnmeani"].view(-1))  # the shape counts, the values do not
+    assert result.status == FAIL and "keepdim" in result.message and "factor of 2" in result.message
+
+
+def test_a_transposed_answer_is_named(lecture):
+    g32 = lecture[2]
+    result = grade(lecture, "W2", g32["W2"].T.contiguous())
+    assert result.status == FAIL and "transposed" in result.message
 
 
 def test_non_broadcastable_shape_fails_without_the_allclose_note(lecture):

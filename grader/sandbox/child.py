@@ -19,7 +19,7 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import fsview, guards, progress, wire
+from grader.sandbox import fsview, guards, progress, statements as statements_mod, wire
 from grader import model
 from grader.exercises import get as get_exercise
 
@@ -107,38 +107,70 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
 
 def compile_statements(code: str) -> list:
     """The student's code as (statement, code object) pairs; SyntaxError as Python raises it."""
-    tree = ast.parse(code, STUDENT_FILE)
-    return [(stmt, compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec")) for stmt in tree.body]
+    return [(st.node, st.code) for st in statements_mod.parse(code, STUDENT_FILE)]
 
 
-def run_code(code: str, ns: dict, compiled: dict | None = None) -> tuple[dict | None, list[dict]]:
-    """Execute the student's code in `ns` statement by statement.
-
-    Returns (error, warnings). A failing statement that assigns nothing (a `cmp(...)` or `print`
-    call of the student's own) is a warning and the code goes on; any other failure stops it and
-    is the error. A call of autograd is flagged but does not stop the rest from being graded.
-    `compiled`: code text -> compile_statements(), kept between runs of the same code.
-    """
-    try:
-        statements = compiled[code] if compiled is not None and code in compiled else compile_statements(code)
-    except SyntaxError as exc:
-        return student_error(exc, code, ns), []
-    if compiled is not None:
-        compiled[code] = statements
-    warnings, integrity = [], None
-    for stmt, codeobj in statements:
+def _executor(code: str, ns: dict, warnings: list, integrity: list):
+    """execute(statement) -> the error that stops its cell, or None (see run_code)."""
+    def execute(st) -> dict | None:
         try:
-            exec(codeobj, ns)
+            exec(st.code, ns)
         except BaseException as exc:  # noqa: BLE001 - the student's failure is data, whatever it is
             err = student_error(exc, code, ns)
             if err["integrity"]:
-                integrity = integrity or err
-            elif isinstance(stmt, ast.Expr) and isinstance(exc, Exception):
-                err["lineno"] = stmt.lineno  # the call the student wrote, not the inside of their helper
+                integrity.append(err)
+                return err
+            if isinstance(st.node, ast.Expr) and isinstance(exc, Exception):
+                err["lineno"] = st.lineno  # the call the student wrote, not the inside of their helper
                 warnings.append(err)
-            else:
-                return err, warnings
-    return integrity, warnings
+                return None
+            return err
+        return None
+    return execute
+
+
+def run_code(code: str, ns: dict, compiled: dict | None = None, graded=(), cell_starts=(1,)) -> tuple[dict | None, list[dict]]:
+    """Execute the student's code in `ns` as Jupyter would: cells in turn, statement by statement.
+
+    Returns (error, warnings): the first error (or use of autograd), with every error and the
+    gradients changed after they were finished in error["all"] / the run's meta (see run_cells).
+    A failing statement that assigns nothing (a `cmp(...)` or `print` call of the student's own)
+    is a warning and the code goes on; any other failure ends its cell. A call of autograd is
+    flagged but does not stop the rest from being graded.
+    """
+    error, warnings, _ = run_cells(code, ns, compiled, graded, cell_starts)
+    return error, warnings
+
+
+def run_cells(code: str, ns: dict, compiled: dict | None, graded, cell_starts) -> tuple[dict | None, list, dict]:
+    """run_code's work: (first error, warnings, {"errors": [...], "changed": {...}})."""
+    try:
+        statements = compiled[code] if compiled is not None and code in compiled else statements_mod.parse(code, STUDENT_FILE)
+    except SyntaxError as exc:
+        err = student_error(exc, code, ns)
+        return err, [], {"errors": [err], "changed": {}}
+    if compiled is not None:
+        compiled[code] = statements
+    warnings, integrity = [], []
+    ran = statements_mod.run_as_written(statements, ns, graded, sorted(set(cell_starts) | {1}),
+                                        _executor(code, ns, warnings, integrity))
+    first = integrity[0] if integrity else (ran["errors"][0] if ran["errors"] else None)
+    return first, warnings, ran
+
+
+def follow_through(code: str, ns: dict, graded, correct, compiled: dict | None = None) -> dict:
+    """The follow-through run (grader/sandbox/statements.py): answers given right inputs, what raised, what changed."""
+    try:
+        statements = compiled[code] if compiled is not None and code in compiled else statements_mod.parse(code, STUDENT_FILE)
+    except SyntaxError as exc:
+        return {"answers": {}, "raised": {}, "changed": {}, "syntax": [exc.lineno, "SyntaxError"]}
+    warnings, integrity = [], []
+    from grader.exercises import EX1_NAMES
+
+    out = statements_mod.run_follow_through(statements, ns, graded, EX1_NAMES, correct,
+                                            _executor(code, ns, warnings, integrity))
+    out["integrity"] = bool(integrity)
+    return out
 
 
 def collect(ns: dict, names, max_numel: int) -> tuple[dict, dict]:
@@ -214,16 +246,37 @@ class Session:
         for name in (request.get("options") or {}).get("checkers", ()):
             if isinstance(name, str) and name.isidentifier():
                 ns[name] = _cmp  # the student's own cmp-like helpers: grading happens outside
+        options = request.get("options") or {}
+        graded = get_exercise(request["exercise"]).graded
         if ready is not None:
             ready()  # the worker has confined the run: the student's code may start
-        error, warnings = run_code(request["code"], ns, self.compiled)
+        _watch_the_clock(float(request["limits"]["seconds"]))
+        if options.get("mode") == "follow_through":
+            return self._follow_through(request, ds, ns, variant, graded), False  # the child ends with it
+        cells = [c for c in options.get("cells") or [1] if isinstance(c, int)]
+        error, warnings, ran = run_cells(request["code"], ns, self.compiled, graded, cells)
         self._reset()  # before the grader's own code below: a student's sys.setrecursionlimit(50) is not its problem
-        graded = get_exercise(request["exercise"]).graded
         tensors, described = collect(ns, graded, request["limits"]["max_numel"])
-        frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings})
+        frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings,
+                                      "errors": ran["errors"], "changed": ran["changed"]})
         del ns, tensors
         gc.collect()  # what the student's functions kept alive (their globals are the namespace)
         return frame, self._fit()
+
+    def _follow_through(self, request: dict, ds, ns: dict, variant, graded) -> bytes:
+        """The follow-through run: the student's answers given right inputs (never shown, only compared)."""
+        s, values = forward_values(ds, variant)
+
+        def correct(name: str):
+            return model.manual_gradients(s, values, upto=name)[name].clone()
+
+        out = follow_through(request["code"], ns, graded, correct, self.compiled)
+        self._reset()
+        answers = {"d" + name: value for name, value in out["answers"].items()}
+        tensors, described = collect(answers, [n for n in graded if n in out["answers"]], request["limits"]["max_numel"])
+        meta = {"values": described, "raised": out["raised"], "changed": out["changed"],
+                "integrity": out.get("integrity", False), "syntax": out.get("syntax")}
+        return wire.encode(tensors, meta)
 
     def _fit(self) -> bool:
         """The child may run another run: guards in place, no thread left running, the dataset untouched."""
@@ -268,6 +321,29 @@ class Session:
         if self.own_uid:
             for place in fsview.SHARED_TMP:
                 fsview.clear(place, uid=os.getuid(), keep=self.workdir)
+
+
+def _watch_the_clock(seconds: float) -> None:
+    """Shortly before the time limit, and then every 0.25 s, tell the worker which line of the student's is running.
+
+    When the limit fires, the verdict names that line (a student's own timer or handler replaces
+    this one; then the verdict just names the limit). Session._reset stops it after the run.
+    """
+    def where(signum, frame) -> None:
+        line = None
+        while frame is not None:
+            if frame.f_code.co_filename == STUDENT_FILE:
+                line = frame.f_lineno
+                break
+            frame = frame.f_back
+        if line is not None:
+            progress.report(running_line=line)
+
+    try:
+        signal.signal(signal.SIGALRM, where)
+        signal.setitimer(signal.ITIMER_REAL, max(0.2, seconds - 1.5), 0.25)
+    except (ValueError, OSError):
+        pass
 
 
 @functools.lru_cache(maxsize=4)

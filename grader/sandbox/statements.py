@@ -1,0 +1,226 @@
+"""The student's code as top-level statements: what each one writes and reads, and how they run.
+
+Two ways to run the same statements (both inside the child):
+
+- as written (`run_as_written`): as Jupyter runs a notebook. Cells run one after another; a
+  statement that raises ends its cell, not the exercise. A gradient that was finished (its last
+  statement had run) and is changed later (`dhprebn = dbndiff` then `dhprebn += ...` changes
+  `dbndiff` too) is noticed, with the line that changed it.
+- follow-through (`run_follow_through`): every statement runs, whatever raised before. When a
+  gradient's last statement has run, its value is kept as the student's answer *given right
+  inputs*, and the name is bound to the correct value before any later statement reads it; a
+  statement that raises gets the correct values of what it should have assigned. Correct values
+  come from `correct(name)`, computed only when needed, so a gradient's own correct value exists
+  in the child only after its last statement ran.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+INPLACE_SUFFIX = "_"  # x.add_(...), x.index_add_(...), x.zero_(): tensor methods that change x
+
+
+@dataclass
+class Statement:
+    """One top-level statement of the student's code."""
+
+    node: ast.stmt
+    code: object  # its compiled code object
+    writes: frozenset
+    reads: frozenset
+
+    @property
+    def lineno(self) -> int:
+        return self.node.lineno
+
+    @property
+    def end_lineno(self) -> int:
+        return getattr(self.node, "end_lineno", None) or self.node.lineno
+
+
+def _base_name(node) -> str | None:
+    """x for `x`, `x[i]`, `x.data`, `x[i][j]`."""
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _targets(target) -> list:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for t in target.elts for n in _targets(t)]
+    name = _base_name(target)
+    return [name] if name else []
+
+
+def writes_of(stmt: ast.stmt) -> frozenset:
+    """Every name a statement may change: assignments, `x[i] = ...`, `x += ...`, `x.add_(...)`, loops, withs."""
+    out = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                out.update(_targets(t))
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.target is not None:
+            out.update(_targets(node.target))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            out.update(_targets(node.target))
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            out.update(_targets(node.optional_vars))
+        elif isinstance(node, ast.NamedExpr):
+            out.update(_targets(node.target))
+        elif isinstance(node, ast.Delete):
+            for t in node.targets:
+                out.update(_targets(t))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr.endswith(INPLACE_SUFFIX) and not node.func.attr.startswith("_")):
+            name = _base_name(node.func.value)
+            if name:
+                out.add(name)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+    return frozenset(out)
+
+
+def reads_of(stmt: ast.stmt) -> frozenset:
+    """Every plain name a statement loads (its own function bodies included)."""
+    return frozenset(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+
+
+def parse(code: str, filename: str) -> list[Statement]:
+    """The code's top-level statements, compiled one by one; SyntaxError as Python raises it."""
+    tree = ast.parse(code, filename)
+    return [Statement(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec"), writes_of(stmt), reads_of(stmt))
+            for stmt in tree.body]
+
+
+def last_writers(statements: list[Statement], names) -> dict:
+    """gradient name (without d) -> index of the last statement that writes d<name>."""
+    last = {}
+    for i, st in enumerate(statements):
+        for name in names:
+            if "d" + name in st.writes:
+                last[name] = i
+    return last
+
+
+def writer_lines(statements: list[Statement], name: str) -> list[int]:
+    """The first line of every statement that writes d<name>, in order."""
+    return [st.lineno for st in statements if "d" + name in st.writes]
+
+
+def cell_of(lineno: int, cell_starts: list[int]) -> int:
+    """Index of the cell holding `lineno`, given each cell's first line (sorted)."""
+    index = 0
+    for i, start in enumerate(cell_starts):
+        if lineno >= start:
+            index = i
+    return index
+
+
+@dataclass
+class Watch:
+    """Finished gradients and whether a later statement changed them (an alias, an in-place update)."""
+
+    seen: dict = field(default_factory=dict)  # key -> (object, its _version, a copy of its value)
+    changed: dict = field(default_factory=dict)  # name -> line of the statement that changed it
+
+    def finish(self, name: str, ns: dict) -> None:
+        value = ns.get("d" + name)
+        if _is_tensor(value):
+            self.seen[name] = (value, value._version, value.detach().clone())
+
+    def check(self, ns: dict, lineno: int) -> None:
+        for name, (obj, version, copy) in list(self.seen.items()):
+            now = ns.get("d" + name)
+            if now is obj and obj._version == version:
+                continue
+            same = _is_tensor(now) and now.shape == copy.shape and now.dtype == copy.dtype and bool((now == copy).all())
+            if not same and name not in self.changed:
+                self.changed[name] = lineno
+            del self.seen[name]
+
+
+def _is_tensor(value) -> bool:
+    import torch
+
+    return type(value) is torch.Tensor or isinstance(value, torch.Tensor)
+
+
+def run_as_written(statements: list[Statement], ns: dict, graded, cell_starts: list[int], execute) -> dict:
+    """Run the statements as Jupyter would; `execute(statement)` runs one and returns an error dict or None.
+
+    Returns {"errors": [...], "changed": {name: [last line, line that changed it]}}.
+    """
+    last = last_writers(statements, graded)
+    finishing = {}
+    for name, i in last.items():
+        finishing.setdefault(i, []).append(name)
+    watch, errors, skip_cell = Watch(), [], None
+    for i, st in enumerate(statements):
+        cell = cell_of(st.lineno, cell_starts)
+        if skip_cell == cell:
+            continue  # an earlier statement of this cell raised: Jupyter does not run the rest of the cell
+        skip_cell = None
+        error = execute(st)
+        if error is not None and not error.get("integrity"):
+            errors.append(error)
+            skip_cell = cell
+        watch.check(ns, st.lineno)
+        for name in finishing.get(i, ()):
+            if error is None:
+                watch.finish(name, ns)
+    changed = {name: [statements[last[name]].lineno, line] for name, line in watch.changed.items()}
+    return {"errors": errors, "changed": changed}
+
+
+def run_follow_through(statements: list[Statement], ns: dict, graded, order: tuple, correct, execute) -> dict:
+    """Run every statement with right inputs (see the module's docstring); the answers are in the result.
+
+    `order`: the gradients in backprop order (a statement may be given the correct value of a
+    gradient the code never writes only when that gradient comes before every one it writes).
+    Returns {"answers": {name: tensor or value}, "raised": {name: [line, type]}, "changed": {name: line}}.
+    """
+    last = last_writers(statements, graded)
+    rank = {name: i for i, name in enumerate(order)}
+    never = [name for name in graded if name not in last]
+    answers, raised, changed = {}, {}, {}
+    bound: dict = {}  # name -> (the correct tensor bound to d<name>, its _version then)
+    finished: set = set()
+
+    def bind(name: str) -> None:
+        value = correct(name)
+        ns["d" + name] = value
+        bound[name] = (value, value._version)
+
+    for i, st in enumerate(statements):
+        mine = [name for name in graded if "d" + name in st.writes]
+        floor = min((rank.get(name, len(order)) for name in mine), default=len(order))
+        for name in never:  # upstream inputs the student never wrote, when this statement reads them
+            if "d" + name in st.reads and "d" + name not in ns and rank.get(name, len(order)) < floor:
+                bind(name)
+        error = execute(st)
+        for name, (value, version) in list(bound.items()):
+            if ns.get("d" + name) is not value or value._version != version:
+                if name in finished:
+                    changed.setdefault(name, st.lineno)  # a finished gradient changed afterwards: an alias
+                bind(name)  # later statements still read the correct value
+        if error is not None:
+            for name in mine:
+                raised.setdefault(name, [st.lineno, str(error.get("type", "Exception"))])
+        for name in mine:
+            if last[name] == i:
+                if name not in raised:
+                    answers[name] = _keep(ns.get("d" + name, _MISSING))
+                finished.add(name)
+                bind(name)
+            elif error is not None:
+                bind(name)  # what the raising statement should have assigned
+    return {"answers": {k: v for k, v in answers.items() if v is not _MISSING}, "raised": raised, "changed": changed}
+
+
+_MISSING = object()
+
+
+def _keep(value):
+    """The student's answer as it is now (a later statement may change the same tensor in place)."""
+    return value.detach().clone() if _is_tensor(value) else value
