@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from grader import __version__, compare, data, model
 from grader.submissions import scan
-from grader.sandbox import wire
-from grader.exercises import Exercise, get as get_exercise
+from grader.sandbox import statements, wire
+from grader.exercises import EXERCISES, Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
 from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
 from grader.training.check import grade_training
-from grader.verdicts import describe_failure, describe_variant, merge_variants  # noqa: F401 - re-exported
+from grader.verdicts import (Followed, changed_from, describe_failure, describe_variant,  # noqa: F401 - re-exported
+                             follow_through, merge_variants, raised_from)
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 # The runs of one submission share a child (grader/sandbox/sessions.py), exercise 3 first: nothing exercise 1
@@ -32,6 +33,26 @@ class Reference:
     setup: model.Setup
     grads32: dict
     grads64: dict
+
+
+@dataclass
+class ExerciseRun:
+    """One exercise's runs: as written on each variant (public first), then follow-through by variant name."""
+
+    ex: Exercise
+    code: ExerciseCode
+    written: list = field(default_factory=list)  # [(variant, Outcome)]
+    followed: dict = field(default_factory=dict)  # variant name -> Outcome of the follow-through run
+
+
+def cell_starts(code: ExerciseCode) -> list[int]:
+    """The first line of each cell in the exercise's code (Jupyter runs cells one after another)."""
+    starts, previous = [], object()
+    for i, (cell, _) in enumerate(code.line_map, start=1):
+        if cell != previous:
+            starts.append(i)
+            previous = cell
+    return starts or [1]
 
 
 class Grader:
@@ -64,60 +85,155 @@ class Grader:
         return self._references[variant]
 
     def grade(self, paths, exercise: int | None = None) -> SubmissionResult:
-        """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults."""
+        """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults.
+
+        A notebook or a folder is graded out of all four exercises (a missing one scores 0 of its
+        points, "not found"); a single stub out of its own exercise; `exercise` picks one.
+        """
         result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
+        found, whole = self.read(paths, exercise, result)
+        if not found:
+            result.error = "; ".join(result.notes) or "no exercise found"
+        wanted = [ex_id for ex_id in sorted(found, key=RUN_ORDER.index) if exercise is None or ex_id == exercise]
+        self._sessions += 1
+        session = f"{os.getpid()}-{id(self)}-{self._sessions}"
+        runs, graded = [], {}
+        try:
+            for ex_id in wanted:
+                if ex_id != 4:
+                    runs.append(self.run_as_written(found[ex_id], session))
+        finally:
+            self.sandbox.end_session()
+        if 4 in wanted:
+            graded[4] = grade_training(self, found[4])
+        for run in runs:  # after every as-written run of the submission, each in a child that ends with it
+            self.run_follow_through(run)
+        for run in runs:
+            graded[run.ex.id] = self.assemble(run)
+        expected = ({exercise} if exercise else set(EXERCISES)) if whole and (found or exercise) else set()
+        for ex_id in expected - set(graded):
+            graded[ex_id] = self.not_found(ex_id)
+        result.exercises = [graded[k] for k in sorted(graded)]
+        return result
+
+    def read(self, paths, exercise: int | None, result: SubmissionResult) -> tuple[dict, bool]:
+        """({exercise id: ExerciseCode}, whether the work is a whole notebook or folder) for `paths`."""
         found: dict[int, ExerciseCode] = {}
         named = {Path(p) for p in paths}
+        whole = any(Path(p).is_dir() for p in paths)
         for path in expand(paths):
             try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
                 sub = load_submission(path, exercise if path in named else None)
             except SubmissionError as exc:
                 result.notes.append(str(exc))
+                whole = whole or path.suffix.lower() == ".ipynb"
                 continue
+            whole = whole or sub.whole
             result.notes.extend(sub.notes)
             for ex_id, code in sub.exercises.items():
                 if ex_id in found:
                     result.notes.append(f"exercise {ex_id} appears in {found[ex_id].source} and {code.source}; the last one counts")
                 found[ex_id] = code
-        if not found:
-            result.error = "; ".join(result.notes) or "no exercise found"
-        self._sessions += 1
-        session = f"{os.getpid()}-{id(self)}-{self._sessions}"
-        try:
-            for ex_id in sorted(found, key=RUN_ORDER.index):
-                if exercise is None or ex_id == exercise:
-                    result.exercises.append(self.grade_exercise(found[ex_id], session))
-        finally:
-            self.sandbox.end_session()
-        result.exercises.sort(key=lambda ex: ex.id)
+        return found, whole
+
+    def not_found(self, ex_id: int) -> ExerciseResult:
+        """An exercise the notebook or folder does not hold: 0 of its points."""
+        ex = get_exercise(ex_id)
+        result = ExerciseResult(id=ex.id, title=ex.title, attempted=False, found=False,
+                                notes=[f"exercise {ex.id} not found: no cell or file assigns {', '.join(ex.gradient_names[:3])}"
+                                       + (" …" if len(ex.graded) > 3 else "")])
+        result.checks = [CheckResult(name=name, status=MISSING, message="not found", expected_shape=None)
+                         for name in (ex.graded + (("training",) if ex.id == 4 else ()))]
+        self.score(ex, result)
         return result
 
     def grade_exercise(self, code: ExerciseCode, session: str | None = None) -> ExerciseResult:
         """Grade one exercise's code on every variant (runs of one `session` may share a child)."""
-        ex = get_exercise(code.exercise)
-        if ex.id == 4:
+        if code.exercise == 4:
             return grade_training(self, code)
+        run = self.run_as_written(code, session)
+        if session is not None:
+            self.sandbox.end_session()
+        self.run_follow_through(run)
+        return self.assemble(run)
+
+    def run_as_written(self, code: ExerciseCode, session: str | None) -> "ExerciseRun":
+        """The exercise as the student wrote it, on each variant (public first), as Jupyter would run it."""
+        ex = get_exercise(code.exercise)
+        run = ExerciseRun(ex, code)
+        options = {"checkers": list(code.checkers), "cells": cell_starts(code)}
+        for variant in self.options.variants:
+            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits, options=options, session=session)
+            run.written.append((variant, outcome))
+            if not code.attempted or not outcome.meta.get("values"):
+                break  # not attempted, or the run sent nothing back: the hidden variants cannot change that
+        return run
+
+    def run_follow_through(self, run: "ExerciseRun") -> None:
+        """The follow-through runs (grader/sandbox/statements.py), one fresh child each; what they print is dropped."""
+        if not (self.options.follow_through and len(run.ex.graded) > 1 and run.code.attempted):
+            return
+        options = {"checkers": list(run.code.checkers), "mode": "follow_through"}
+        for variant, outcome in run.written:
+            if outcome.meta.get("values") is not None:
+                run.followed[variant.name] = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits,
+                                                              options=options, session=None)
+
+    def assemble(self, run: "ExerciseRun") -> ExerciseResult:
+        """The exercise's verdicts from its runs: per gradient (follow-through) or per run (as written)."""
+        ex, code = run.ex, run.code
         result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),
                                 attempted=code.attempted)
-        per_variant = []
-        for variant in self.options.variants:
-            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits,
-                                       options={"checkers": list(code.checkers)}, session=session)
-            per_variant.append((variant, self.check_outcome(ex, outcome, variant, code)))
-            result.seconds += outcome.seconds
-            if variant is self.options.variants[0]:
-                self.describe_run(result, outcome, code)
-                if not code.attempted or not outcome.meta.get("values"):
-                    break  # not attempted, or the run sent nothing back: the hidden variants cannot change that
-        result.checks = merge_variants(per_variant)
+        written = [(v, self.check_outcome(ex, o, v, code)) for v, o in run.written]
+        result.seconds = sum(o.seconds for _, o in run.written)
+        self.describe_run(result, run.written[0][1], code)
+        if run.followed:
+            result.checks, result.fix_first = self.follow(run, written)
+            outcome = run.written[0][1]
+            if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and any(
+                    c.location for c in result.checks if c.cause):
+                result.error = ""  # each error is told on the row of the gradient whose statement raised
+        else:
+            result.checks = merge_variants(written)
         self.score(ex, result)
         return result
+
+    def follow(self, run: "ExerciseRun", written: list) -> tuple[list, list]:
+        """Follow-through verdicts (grader/verdicts.py) from both runs of every variant."""
+        ex, code = run.ex, run.code
+        parsed = statements.parse_quietly(code.code)
+        writers = {name: statements.writer_lines(parsed, name) for name in ex.graded}
+        reads = {name: {r[1:] for st in parsed if "d" + name in st.writes for r in st.reads
+                        if r.startswith("d") and r[1:] in ex.graded} for name in ex.graded}
+        per_variant = []
+        for (variant, outcome), (_, checks) in zip(run.written, written):
+            ft = run.followed.get(variant.name)
+            if ft is None or ft.stopped or not isinstance(ft.meta.get("values"), dict):
+                followed, raised, ft_meta = {}, {}, {}  # no follow-through answer: as written for this variant
+            else:
+                ref = self.reference(variant)
+                received = wire.answers(ft.tensors, ft.meta, ex.graded)
+                followed = {name: compare.compare(name, received[name], ref.grads32[name], ref.grads64[name],
+                                                  variant.batch_size, self.options.tolerance)
+                            for name in ex.graded if received[name].kind != "missing"}
+                raised, ft_meta = raised_from(ft.meta, ex.graded), ft.meta
+            errors = {e["lineno"]: e.get("message", "") for e in outcome.meta.get("errors") or []
+                      if isinstance(e, dict) and isinstance(e.get("lineno"), int)}
+            per_variant.append(Followed(variant, checks, followed, raised,
+                                        changed_from(outcome.meta, ft_meta, graded=ex.graded), errors))
+        return follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded))
 
     def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
         """What the public run printed, where it stopped, what it skipped, whether it used autograd."""
         limit = self.options.limits.output_bytes
         result.output = outcome.output + (f"\n[output truncated at {limit // 1024} KiB: output limit]" if outcome.output_truncated else "")
         result.error = describe_failure(outcome, code)
+        result.timed_out = bool(outcome.meta.get("timed_out"))
+        errors = [e for e in outcome.meta.get("errors") or [] if isinstance(e, dict)]
+        result.crashed = bool(errors)
+        if len(errors) > 1 and not outcome.stopped:
+            result.notes.extend(f"{code.locate(e['lineno'])}: {e.get('message', 'an error')} (the rest of that cell did not run)"
+                                for e in errors[1:] if isinstance(e.get("lineno"), int))
         for warning in outcome.meta.get("warnings") or []:
             if isinstance(warning, dict) and isinstance(warning.get("lineno"), int):
                 result.notes.append(f"{code.locate(warning['lineno'])}: {warning.get('message', '')} "

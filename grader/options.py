@@ -75,3 +75,4 @@ class Options:
     ex4: dict = field(default_factory=dict)  # exercise 4's options (steps, full run ...)
     check_points: dict = field(default_factory=dict)  # (exercise id, check name) -> points, over `points`
     tolerance: Tolerance = field(default_factory=Tolerance)  # when an answer passes
+    follow_through: bool = True  # grade each gradient given right inputs (error carried forward); False: as written

@@ -66,6 +66,7 @@ class ExerciseResult:
     extra: dict = field(default_factory=dict)  # exercise-specific data (e.g. exercise 4's training)
     fix_first: list[str] = field(default_factory=list)  # the lines whose own formula is wrong, quoted
     timed_out: bool = False  # a time limit stopped the student's code
+    crashed: bool = False  # a statement of the student's raised (its cell stopped there)
     found: bool = True  # False: a notebook or folder without this exercise (it scores 0 of its points)
 
     @property
@@ -90,7 +91,7 @@ class ExerciseResult:
             return TIMEOUT
         if any(c.passed for c in self.checks):
             return PARTIAL
-        return CRASHED if self.error else INCORRECT
+        return CRASHED if self.error or self.crashed else INCORRECT
 
     def counts(self) -> dict:
         out = {PASS: 0, FAIL: 0, MISSING: 0, ERROR: 0}
@@ -105,7 +106,7 @@ class ExerciseResult:
             "output": self.output, "notes": list(self.notes), "source": self.source,
             "integrity": list(self.integrity), "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks], **({"extra": self.extra} if self.extra else {}),
-            "fix_first": list(self.fix_first), "timed_out": self.timed_out, "found": self.found,
+            "fix_first": list(self.fix_first), "timed_out": self.timed_out, "crashed": self.crashed, "found": self.found,
         }
 
 

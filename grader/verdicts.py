@@ -1,11 +1,21 @@
-"""How the runs of one exercise become verdicts: a stop said in one sentence, hidden variants merged.
+"""How the runs of one exercise become verdicts: a stop said in one sentence, hidden variants merged,
+and follow-through grading (error carried forward): each gradient judged on its own statements.
 
 Used by grader/grading.py (exercises 1-3) and grader/training/check.py (exercise 4); imports the core only.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from grader.options import PUBLIC
-from grader.results import PASS, CheckResult
+from grader.results import CHANGED, ERROR, FAIL, INHERITED, OWN, PASS, CheckResult
+
+# literals that only work at the public sizes: batch 32 (n), n - 1, 64 hidden units, 30 = block_size * n_embd
+SIZE_LITERALS = {32: "the public batch size: use n", 31: "n - 1 at the public batch size: use n - 1",
+                 64: "the public hidden size: use n_hidden or the tensor's shape",
+                 30: "block_size * n_embd at the public sizes: use the tensor's shape"}
+_TYPE = re.compile(r"^[A-Za-z_][\w.]{0,60}$")
 
 
 def describe_failure(outcome, code) -> str:
@@ -14,6 +24,9 @@ def describe_failure(outcome, code) -> str:
     `outcome`: a sandbox Outcome; `code`: the ExerciseCode that ran (its `locate` gives cell and line).
     """
     if outcome.stopped:
+        line = outcome.meta.get("running_line")
+        if outcome.meta.get("timed_out") and isinstance(line, int):
+            return f"{outcome.stopped}, while running {code.locate(line)}: `{_line(code, line)}`"
         return outcome.stopped
     err = outcome.error
     if not err:
@@ -32,11 +45,12 @@ def merge_variants(per_variant: list) -> list[CheckResult]:
             for variant, checks in per_variant[1:]:
                 hidden = checks[i]
                 if hidden.status != PASS:
-                    final = CheckResult(name=check.name, status=hidden.status, shape=check.shape,
-                                        expected_shape=check.expected_shape, exact=check.exact,
-                                        approximate=check.approximate, maxdiff=check.maxdiff, variant=variant.name,
-                                        message=f"passes the public seed but fails on {describe_variant(variant)} "
-                                                f"(hidden variant {variant.name}): {hidden.message}")
+                    final = dataclasses.replace(
+                        check, status=hidden.status, variant=variant.name, cause=hidden.cause or check.cause,
+                        upstream=list(hidden.upstream), location=hidden.location or check.location,
+                        code=hidden.code or check.code,
+                        message=f"passes the public seed but fails on {describe_variant(variant)} "
+                                f"(hidden variant {variant.name}): {hidden.message}")
                     break
         merged.append(final)
     return merged
@@ -56,3 +70,169 @@ def describe_variant(variant) -> str:
     if not parts:
         return "the public sizes"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+@dataclasses.dataclass
+class Followed:
+    """One variant's two runs of an exercise, as plain data: checks of the run as written, and of follow-through."""
+
+    variant: object
+    written: list  # CheckResult per graded name, the as-written answers
+    followed: dict  # name -> CheckResult of the answer given right inputs (names whose last statement ran)
+    raised: dict  # name -> [line, exception type]: its own statement raised (follow-through run)
+    changed: dict  # name -> line that changed it after its last statement (either run)
+    errors: dict  # line -> the as-written run's message for an exception there (the public run only)
+
+
+def raised_from(meta: dict, graded) -> dict:
+    """The follow-through run's `raised`, checked: {name: [line, type]} with an int line and a plain type name."""
+    out = {}
+    for name, value in (meta.get("raised") or {}).items() if isinstance(meta.get("raised"), dict) else ():
+        if name in graded and isinstance(value, list) and len(value) == 2 and isinstance(value[0], int):
+            kind = value[1] if isinstance(value[1], str) and _TYPE.match(value[1]) else "an exception"
+            out[name] = [value[0], kind]
+    return out
+
+
+def changed_from(*metas, graded) -> dict:
+    """{name: line} from either run's `changed` ([last line, line] as written, line in follow-through)."""
+    out = {}
+    for meta in metas:
+        changed = meta.get("changed") if isinstance(meta.get("changed"), dict) else {}
+        for name, value in changed.items():
+            line = value[-1] if isinstance(value, list) and value else value
+            if name in graded and isinstance(line, int):
+                out.setdefault(name, line)
+    return out
+
+
+def follow_through(per_variant: list[Followed], code, writers: dict, reads: dict,
+                   aliases: dict | None = None) -> tuple[list[CheckResult], list[str]]:
+    """Each gradient judged on its own statements given right inputs, merged over variants; and the "fix first" lines.
+
+    `writers`: name -> first lines of the statements that write d<name>; `reads`: name -> the graded
+    names those statements read. A gradient passes when its own statements give the right value from
+    right inputs on every variant and nothing changes it afterwards; a wrong cmp line that comes only
+    from a wrong upstream gradient is "inherited" and costs nothing.
+    """
+    judged = []
+    for run in per_variant:
+        public = run.variant is per_variant[0].variant
+        verdicts = {c.name: _judge(c, run, code, writers, public, aliases or {}) for c in run.written}
+        for name, check in verdicts.items():
+            if check.cause == INHERITED:
+                roots = _roots(name, verdicts, reads, set())
+                check.upstream = sorted(roots, key=list(verdicts).index)
+                first = min(run.errors, default=None)
+                check.message = _inherited_message(check, run.written, verdicts, code.locate(first) if first else "")
+        judged.append((run.variant, [verdicts[c.name] for c in run.written]))
+    checks = merge_variants(judged)
+    return checks, fix_first(checks, code, writers)
+
+
+def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, aliases: dict) -> CheckResult:
+    name = aw.name
+    lines = writers.get(name) or []
+    if not lines:
+        return aw  # never written: missing as it is
+    where = _where(code, lines)
+    own = dataclasses.replace(aw, status=FAIL, cause=OWN, location=where, code=_quote(code, lines), upstream=[])
+    if name in run.raised:
+        line, kind = run.raised[name]
+        own.location, own.code = code.locate(line), _quote(code, [line])
+        text = run.errors.get(line) if public else None
+        text = text[len(kind) + 2:] if text and text.startswith(kind + ": ") else text
+        own.message = f"{code.locate(line)} raised {kind}" + (f": {text}" if text else "")
+        own.message += "" if public else _literal_hint(code, lines)
+        own.status = ERROR
+        return own
+    ft = run.followed.get(name)
+    if ft is None:
+        return aw  # no follow-through answer for it (that run stopped): as written
+    if ft.status != PASS:
+        own.message = ft.message + ("" if public else _literal_hint(code, lines))
+        return own
+    if name in run.changed:
+        own.cause = CHANGED
+        later, alias = run.changed[name], aliases.get(name)
+        own.message = (f"d{name} was right when {code.locate(lines[-1])} set it, but {code.locate(later)} "
+                       f"(`{_line(code, later)}`) changed it afterwards")
+        if alias and alias < later:
+            own.location, own.code = code.locate(alias), _line(code, alias)
+            own.message += (f": {code.locate(alias)} (`{_line(code, alias)}`) makes a second name for the same tensor, "
+                            f"so changing one changes d{name} too; use .clone() there")
+        else:
+            own.location, own.code = code.locate(later), _line(code, later)
+            own.message += "; change a copy (.clone()) instead"
+        return own
+    if aw.status == PASS:
+        return aw
+    return dataclasses.replace(aw, status=PASS, cause=INHERITED, location=where, code=_quote(code, lines))
+
+
+def _roots(name: str, verdicts: dict, reads: dict, seen: set) -> set:
+    """The gradients whose own mistakes `name` inherits (through other inheriting ones)."""
+    seen.add(name)
+    roots = set()
+    for up in reads.get(name, ()):
+        if up == name or up in seen or up not in verdicts:
+            continue
+        v = verdicts[up]
+        if v.status != PASS:
+            roots.add(up)
+        elif v.cause == INHERITED:
+            roots |= _roots(up, verdicts, reads, seen)
+    return roots
+
+
+def _inherited_message(check: CheckResult, written: list, verdicts: dict, first_error: str) -> str:
+    aw = next(c for c in written if c.name == check.name)
+    ups = " and ".join(f"d{u}" + (f" ({verdicts[u].location})" if verdicts[u].location else "") for u in check.upstream)
+    if not ups and aw.exact is None and first_error:
+        return (f"right given right inputs; in your run it never ran: {first_error} raised before it "
+                "(a cell stops at its first error)")
+    if not ups:
+        return f"right given right inputs; in your run it comes out different because of an earlier line ({aw.message})"
+    if aw.status == PASS:
+        return aw.message
+    if aw.exact is None:
+        return f"right given a correct {ups}; in your run it could not be computed: fix {ups} first"
+    return f"right, but inherits a wrong {ups}: fix that first"
+
+
+def fix_first(checks: list[CheckResult], code, writers: dict) -> list[str]:
+    """The lines whose own formula is wrong, in order, quoted with cell and line (one entry per place)."""
+    places: dict = {}
+    for c in checks:
+        if c.cause in (OWN, CHANGED) and c.status != PASS and c.location:
+            places.setdefault((c.location, c.code), []).append(c)
+    out = []
+    for (location, quoted), cs in places.items():
+        names = ", ".join(c.label for c in cs)
+        what = "is changed after it was finished" if all(c.cause == CHANGED for c in cs) else "is wrong here"
+        out.append(f"{location}: `{quoted}` ({names} {what})")
+    return out
+
+
+def _where(code, lines: list[int]) -> str:
+    where = [code.locate(line) for line in lines[-3:]]
+    return where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
+
+
+def _line(code, lineno: int) -> str:
+    lines = code.code.splitlines()
+    text = lines[lineno - 1].strip() if 1 <= lineno <= len(lines) else ""
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+def _quote(code, lines: list[int]) -> str:
+    return " / ".join(_line(code, line) for line in lines[-3:])
+
+
+def _literal_hint(code, lines: list[int]) -> str:
+    """'; the line hard-codes 32 (the public batch size: use n)' when a statement holds such a literal."""
+    for line in lines:
+        for literal, meaning in SIZE_LITERALS.items():
+            if re.search(rf"(?<![\w.]){literal}(?![\w.])", _line(code, line)):
+                return f"; {code.locate(line)} hard-codes {literal} ({meaning})"
+    return ""

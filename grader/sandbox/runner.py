@@ -169,10 +169,19 @@ class Sandbox:
         """
         request = {"exercise": exercise, "code": code, "variant": variant.to_dict(), "limits": limits.to_dict(),
                    "names": self.names, "options": options or {}, "session": session}
-        header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=on_progress)
+        running = {}
+
+        def progress(record: dict) -> None:
+            if isinstance(record.get("running_line"), int):  # the clock watcher in the child (grader/sandbox/child.py)
+                running["line"] = record["running_line"]
+            elif on_progress is not None:
+                on_progress(record)
+
+        header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=progress)
         out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
         out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
+        out.meta["timed_out"] = bool(header.get("timed_out"))
         if frame:
             from grader.sandbox import wire
 
@@ -181,6 +190,8 @@ class Sandbox:
                 out.meta.update(meta)
             except wire.FrameError as exc:
                 out.stopped = out.stopped or f"its answer could not be read: {exc}"
+        if out.meta["timed_out"] and "line" in running:
+            out.meta["running_line"] = running["line"]  # after the frame: a student's frame cannot claim it
         return out
 
     def end_session(self) -> None:

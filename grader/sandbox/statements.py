@@ -93,6 +93,15 @@ def parse(code: str, filename: str) -> list[Statement]:
             for stmt in tree.body]
 
 
+def parse_quietly(code: str) -> list[Statement]:
+    """The statements with what they write and read, not compiled (the parent's view); [] if it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [Statement(stmt, None, writes_of(stmt), reads_of(stmt)) for stmt in tree.body]
+
+
 def last_writers(statements: list[Statement], names) -> dict:
     """gradient name (without d) -> index of the last statement that writes d<name>."""
     last = {}
@@ -101,6 +110,19 @@ def last_writers(statements: list[Statement], names) -> dict:
             if "d" + name in st.writes:
                 last[name] = i
     return last
+
+
+def aliases(statements: list[Statement], names) -> dict:
+    """name -> line of a later `x = d<name>` (a second name for the same tensor, no copy) after d<name> is finished."""
+    last, out = last_writers(statements, names), {}
+    for name, i in last.items():
+        for st in statements[i + 1:]:
+            node = st.node
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == "d" + name
+                    and any(isinstance(t, ast.Name) for t in node.targets)):
+                out[name] = st.lineno
+                break
+    return out
 
 
 def writer_lines(statements: list[Statement], name: str) -> list[int]:
@@ -223,4 +245,7 @@ _MISSING = object()
 
 def _keep(value):
     """The student's answer as it is now (a later statement may change the same tensor in place)."""
-    return value.detach().clone() if _is_tensor(value) else value
+    try:
+        return value.detach().clone() if _is_tensor(value) else value
+    except Exception:  # noqa: BLE001 - a hostile tensor subclass: wire.describe judges it as it is
+        return value

@@ -59,6 +59,7 @@ class Submission:
     path: Path
     exercises: dict[int, ExerciseCode]
     notes: list[str] = field(default_factory=list)
+    whole: bool = False  # a notebook or a notebook's export (cells): graded out of all four exercises
 
 
 def detect_exercise(code: str) -> int | None:
@@ -330,7 +331,7 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
     if not exercises:
         wanted = f"exercise {exercise}" if exercise else "exercise"
         raise SubmissionError(f"{path.name}: no {wanted} found: {_NOT_FOUND}")
-    return Submission(path, exercises, [])
+    return Submission(path, exercises, [], whole=True)
 
 
 def _prefix(path: Path) -> int | None:
