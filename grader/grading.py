@@ -190,9 +190,10 @@ class Grader:
         if run.followed:
             result.checks, result.fix_first = self.follow(run, written)
             outcome = run.written[0][1]
-            if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and any(
-                    c.location for c in result.checks if c.cause):
-                result.error = ""  # each error is told on the row of the gradient whose statement raised
+            writes = {line for st in statements.parse_quietly(code.code) if st.writes & set(ex.gradient_names)
+                      for line in range(st.lineno, st.end_lineno + 1)}
+            if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and outcome.error.get("lineno") in writes:
+                result.error = ""  # told once, on the row of the gradient whose statement raised
         else:
             result.checks = merge_variants(written)
         self.score(ex, result)

@@ -9,7 +9,7 @@ import dataclasses
 import re
 
 from grader.options import PUBLIC
-from grader.results import CHANGED, ERROR, FAIL, INHERITED, OWN, PASS, CheckResult
+from grader.results import CHANGED, ERROR, FAIL, INHERITED, MISSING, OWN, PASS, CheckResult
 
 # literals that only work at the public sizes: batch 32 (n), n - 1, 64 hidden units, 30 = block_size * n_embd
 SIZE_LITERALS = {32: "the public batch size: use n", 31: "n - 1 at the public batch size: use n - 1",
@@ -140,15 +140,15 @@ def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, al
     if name in run.raised:
         line, kind = run.raised[name]
         own.location, own.code = code.locate(line), _quote(code, [line])
-        text = run.errors.get(line) if public else None
+        text = run.errors.get(line)
         text = text[len(kind) + 2:] if text and text.startswith(kind + ": ") else text
         own.message = f"{code.locate(line)} raised {kind}" + (f": {text}" if text else "")
         own.message += "" if public else _literal_hint(code, lines)
         own.status = ERROR
         return own
     ft = run.followed.get(name)
-    if ft is None:
-        return aw  # no follow-through answer for it (that run stopped): as written
+    if ft is None or ft.status == MISSING:
+        return aw  # no follow-through answer (that run stopped), or still None (not attempted): as written
     if ft.status != PASS:
         own.message = ft.message + ("" if public else _literal_hint(code, lines))
         return own

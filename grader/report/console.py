@@ -35,17 +35,30 @@ def print_result(result, console: Console | None = None) -> None:
             console.print(f"  [magenta]uses autograd:[/] {escape(flag)}" + ("  [magenta](scores 0)[/]" if ex.zeroed else ""))
         for note in ex.notes:
             console.print(f"  [dim]note: {escape(note)}[/]")
+        if ex.fix_first:
+            console.print("  [bold red]fix first[/] (the lines whose own formula is wrong):")
+            for line in ex.fix_first:
+                console.print(f"    {escape(line)}")
         if ex.status == "not attempted":
             names = ", ".join(c.label for c in ex.checks[:3]) + (" …" if len(ex.checks) > 3 else "")
             console.print(f"  [dim]nothing to grade yet: {escape(names)} still None or never assigned[/]")
             continue
         for line in ex.extra.get("summary", []):
             console.print(f"  {escape(line)}")
+        inherited = {}
         for check in ex.checks:
             st = STYLE.get(check.status, "bold")
+            if check.cause == "inherited":  # right given right inputs: one line below the table says why
+                ups = ", ".join("d" + u for u in check.upstream) or "an earlier line"
+                inherited.setdefault(ups, []).append(check.label)
+                console.print(f"[dim]{escape(cmp_line(check))} | {check.status.upper():7s} inherits {escape(ups)}[/]")
+                continue
             console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
-            if check.status != "pass" or "round-off" in check.message:
+            if check.status != "pass" or "round-off" in check.message or "keepdim" in check.message:
                 console.print(f"    [dim]{escape(check.message)}[/]")
+        for ups, labels in inherited.items():
+            console.print(f"  [dim]{len(labels)} gradient{'s' if len(labels) > 1 else ''} right given right inputs "
+                          f"(they count): their cmp lines are off only because they inherit {escape(ups)}[/]")
     console.print()
     total_style = "bold green" if result.passed else "bold red"
     console.print(f"[{total_style}]total: {result.score:g} / {result.max_score:g} ({result.percent:.1f}%)[/]")

@@ -23,7 +23,7 @@ from grader.sandbox import fsview, guards, progress, statements as statements_mo
 from grader import model
 from grader.exercises import get as get_exercise
 
-STUDENT_FILE = "<submission>"
+STUDENT_FILE = progress.STUDENT_FILE
 
 
 def _cmp(s, dt, t):
@@ -250,7 +250,6 @@ class Session:
         graded = get_exercise(request["exercise"]).graded
         if ready is not None:
             ready()  # the worker has confined the run: the student's code may start
-        _watch_the_clock(float(request["limits"]["seconds"]))
         if options.get("mode") == "follow_through":
             return self._follow_through(request, ds, ns, variant, graded), False  # the child ends with it
         cells = [c for c in options.get("cells") or [1] if isinstance(c, int)]
@@ -321,29 +320,6 @@ class Session:
         if self.own_uid:
             for place in fsview.SHARED_TMP:
                 fsview.clear(place, uid=os.getuid(), keep=self.workdir)
-
-
-def _watch_the_clock(seconds: float) -> None:
-    """Shortly before the time limit, and then every 0.25 s, tell the worker which line of the student's is running.
-
-    When the limit fires, the verdict names that line (a student's own timer or handler replaces
-    this one; then the verdict just names the limit). Session._reset stops it after the run.
-    """
-    def where(signum, frame) -> None:
-        line = None
-        while frame is not None:
-            if frame.f_code.co_filename == STUDENT_FILE:
-                line = frame.f_lineno
-                break
-            frame = frame.f_back
-        if line is not None:
-            progress.report(running_line=line)
-
-    try:
-        signal.signal(signal.SIGALRM, where)
-        signal.setitimer(signal.ITIMER_REAL, max(0.2, seconds - 1.5), 0.25)
-    except (ValueError, OSError):
-        pass
 
 
 @functools.lru_cache(maxsize=4)

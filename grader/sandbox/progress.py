@@ -5,15 +5,27 @@ import json
 import os
 import signal
 
+STUDENT_FILE = "<submission>"  # the file name the student's code is compiled under
+WHERE = signal.SIGUSR2  # the worker asks which line is running, right before a time limit ends the run
 _fd: int | None = None
 _stop = False
 
 
 def attach(fd: int) -> None:
-    """Called by the worker in the child: progress lines go to `fd`; SIGUSR1 asks to stop."""
+    """Called by the worker in the child: progress lines go to `fd`; SIGUSR1 asks to stop; SIGUSR2 asks where."""
     global _fd
     _fd = fd
     signal.signal(signal.SIGUSR1, _on_stop)
+    signal.signal(WHERE, _on_where)
+
+
+def _on_where(signum, frame) -> None:
+    """Report the line of the student's code that is running (the innermost one), for a time-limit verdict."""
+    while frame is not None:
+        if frame.f_code.co_filename == STUDENT_FILE:
+            report(running_line=frame.f_lineno)
+            return
+        frame = frame.f_back
 
 
 def _on_stop(signum, frame) -> None:

@@ -20,6 +20,7 @@ from grader.sandbox import limits as limits_mod, tasks, wire
 
 CHUNK = 65536
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
+WHERE_SECONDS = 0.1  # at the time limit: how long the child has to say which line is running
 
 
 def _read_available(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
@@ -130,11 +131,14 @@ class Child:
             sel.register(self.exit_fd, selectors.EVENT_READ)
         deadline = start + float(lim["seconds"])
         pipes = {self.out_r, self.res_r, self.prog_r}
-        ended = killed_at = record = None
+        ended = killed_at = record = asked = None
         while record is None and (pipes & set(sel.get_map()) or not (self.exited or killed_at is not None)):
             now = time.monotonic()
             if self.exit_fd is None and not self.exited:
                 self.exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            if killed_at is None and asked is None and now >= deadline and not (self.exited or frame_overflow):
+                asked = _ask_where(self.pid)  # which line is running: the verdict names it (grader/sandbox/progress.py)
+                deadline = now + WHERE_SECONDS
             if killed_at is None and (self.exited or frame_overflow or now >= deadline):
                 timed_out = not self.exited and not frame_overflow
                 ended = ended or now
@@ -341,6 +345,15 @@ def _reap_orphans() -> None:
                 return
         except ChildProcessError:
             return
+
+
+def _ask_where(pid: int) -> bool:
+    """Ask the child which line of the student's it is running (SIGUSR2; it answers on the progress pipe)."""
+    try:
+        os.kill(pid, signal.SIGUSR2)
+    except OSError:
+        pass
+    return True
 
 
 def _signal_child(pid: int) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+WATCH_NUMEL = 1 << 20  # gradients are small; a huge "answer" is not copied (it fails as too large anyway)
 INPLACE_SUFFIX = "_"  # x.add_(...), x.index_add_(...), x.zero_(): tensor methods that change x
 
 
@@ -148,7 +149,7 @@ class Watch:
 
     def finish(self, name: str, ns: dict) -> None:
         value = ns.get("d" + name)
-        if _is_tensor(value):
+        if _is_tensor(value) and value.numel() <= WATCH_NUMEL:
             self.seen[name] = (value, value._version, value.detach().clone())
 
     def check(self, ns: dict, lineno: int) -> None:

@@ -1,6 +1,6 @@
 # Hostile: a sleep far longer than the time limit.
 # exercise: 2
-# expect-status: error
+# expect-status: timeout
 # expect-score: 0
 # expect-error: time limit
 import time

@@ -1,0 +1,151 @@
+"""Follow-through grading end to end (issue 11): one slip costs one line, one cause gets one message."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+from grader.course.batch import run_batch
+from grader.course.export import gradescope_results, junit_xml
+from grader.exercises import EX1_NAMES
+from grader.grading import Grader
+from grader.options import Limits, Options
+from grader.report import scorecard
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+EX1 = (SOLUTIONS / "ex1_backprop_one_by_one.py").read_text()
+
+
+def ex1_with(write, old: str, new: str):
+    assert old in EX1, old
+    return write("ex1.py", EX1.replace(old, new))
+
+
+def grade1(grader, path):
+    return grader.grade([path], exercise=1).exercise(1)
+
+
+def failing(ex):
+    return {c.name: c for c in ex.checks if c.status != "pass"}
+
+
+def test_one_wrong_line_costs_that_gradient_only_and_is_named_first(grader, write):
+    ex = grade1(grader, ex1_with(write, "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = -1.0"))
+    assert ex.score == 25 and set(failing(ex)) == {"logprobs"}
+    assert "1/n" in failing(ex)["logprobs"].message and failing(ex)["logprobs"].cause == "own"
+    assert len(ex.fix_first) == 1 and "dlogprobs[range(n), Yb] = -1.0" in ex.fix_first[0]
+    probs = next(c for c in ex.checks if c.name == "probs")
+    # the lecture's cmp line is still what the student's own cmp shows; the row says why it counts
+    assert probs.status == "pass" and probs.cause == "inherited" and probs.upstream == ["logprobs"]
+    assert probs.exact is False and "1/n" not in probs.message  # one cause, one message
+
+
+def test_all_zeros_and_all_none_score_zero_with_follow_through(grader, write):
+    zeros = "\n".join(f"d{name} = torch.zeros_like({name})" for name in EX1_NAMES)
+    assert grade1(grader, write("zeros.py", zeros)).score == 0
+    nones = "\n".join(f"d{name} = None" for name in EX1_NAMES)
+    ex = grade1(grader, write("nones.py", nones))
+    assert ex.score == 0 and ex.status == "not attempted"
+
+
+def test_a_statement_that_raises_costs_its_gradient_only(grader, write):
+    ex = grade1(grader, ex1_with(write, "dh = dlogits @ W2.T", "dh = dlogits @ W2"))
+    assert ex.score == 25 and set(failing(ex)) == {"h"}
+    assert failing(ex)["h"].status == "error" and "RuntimeError" in failing(ex)["h"].message
+    assert ex.fix_first == ["line 17: `dh = dlogits @ W2` (dh is wrong here)"]
+    assert ex.error == ""  # told once, on dh's row
+    w2 = next(c for c in ex.checks if c.name == "W2")
+    assert w2.status == "pass" and "never ran" in w2.message and "line 17" in w2.message
+
+
+def test_aliasing_names_both_lines_and_fails_that_gradient_only(grader, write):
+    ex = grade1(grader, ex1_with(write, "dhprebn = dbndiff.clone()", "dhprebn = dbndiff"))
+    assert ex.score == 25 and set(failing(ex)) == {"bndiff"}
+    check = failing(ex)["bndiff"]
+    assert check.cause == "changed" and "line 28" in check.message and "line 31" in check.message
+    assert "`dhprebn = dbndiff`" in check.message and ".clone()" in check.message
+    assert len(ex.fix_first) == 1 and "dhprebn = dbndiff" in ex.fix_first[0]
+
+
+def test_a_hard_coded_batch_size_fails_its_own_gradient_on_the_hidden_variant_only(grader, write):
+    ex = grade1(grader, ex1_with(write, "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(32), Yb] = -1.0 / 32"))
+    assert ex.score == 25 and set(failing(ex)) == {"logprobs"}
+    message = failing(ex)["logprobs"].message
+    assert "batch of 17" in message and "hard-codes 32" in message and "1337" not in message
+
+
+def test_size_one_dimensions_pass_where_the_lecture_would_use_them(grader, write):
+    ex = grade1(grader, ex1_with(write, "dbnmeani = (-dbndiff).sum(0, keepdim=True)", "dbnmeani = (-dbndiff).sum(0)"))
+    assert ex.score == 26
+    note = next(c for c in ex.checks if c.name == "bnmeani").message
+    assert "(64,)" in note and "keepdim" in note
+    ex = grade1(grader, ex1_with(write, "db1 = dhprebn.sum(0)", "db1 = dhprebn.sum(0, keepdim=True)"))
+    assert ex.score == 25 and set(failing(ex)) == {"b1"}
+
+
+def test_a_crash_in_one_cell_does_not_stop_the_next_cell(grader, tmp_path):
+    lines = EX1.splitlines()
+    first = "\n".join(lines[:8]) + "\nscratch = undefined_helper(dprobs)\nprint('never printed')"
+    rest = "\n".join(lines[8:])
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Exercise 1: backprop through the whole thing manually"),
+                nbformat.v4.new_code_cell(first), nbformat.v4.new_code_cell(rest)]
+    path = tmp_path / "cells.ipynb"
+    nbformat.write(nb, path)
+    ex = grader.grade([path], exercise=1).exercise(1)
+    assert ex.score == 26, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert "undefined_helper" in ex.error and "never printed" not in ex.output
+
+
+def test_what_the_follow_through_run_prints_or_raises_never_reaches_the_result(grader, write):
+    # dlogprobs is zero as written; given the right value its |sum| is exactly 1.0
+    code = EX1.replace("dlogprobs[range(n), Yb] = -1.0 / n", "pass").replace(
+        "dprobs = (1.0 / probs) * dlogprobs",
+        "print('LEAK', float(dlogprobs.abs().sum()))\n"
+        "dprobs = (1.0 / probs) * dlogprobs if dlogprobs.abs().sum() == 0 else "
+        "exec('raise ValueError(\"LEAK2 %r\" % float(dlogprobs.abs().sum()))')")
+    result = grader.grade([write("leak.py", code)], exercise=1)
+    text = json.dumps(result.to_dict()) + scorecard.render(result)
+    assert "LEAK 0.0" in text  # the run as written is the student's own, shown as always
+    assert "LEAK 1.0" not in text and "LEAK2 1.0" not in text
+
+
+def test_timeouts_are_named_with_the_line_that_was_running(names_path, write):
+    code = EX1.replace("dh = dlogits @ W2.T", "while True:\n    dh = dlogits @ W2.T")
+    with Grader(names_path, Options(limits=Limits(seconds=3))) as grader:
+        ex = grade1(grader, write("slow.py", code))
+    assert ex.status == "timeout" and ex.timed_out
+    assert "time limit" in ex.error and "while running line 18" in ex.error and "dh = dlogits @ W2.T" in ex.error
+
+
+def test_a_notebook_without_exercise_2_is_out_of_44_everywhere(grader, tmp_path, names_path):
+    work = tmp_path / "alice"
+    work.mkdir()
+    for stub in ("ex1_backprop_one_by_one.py", "ex3_batchnorm.py", "ex4_training.py"):
+        shutil.copy(SOLUTIONS / stub, work / stub)
+    result = grader.grade([work])
+    assert (result.score, result.max_score) == (39, 44) and not result.passed
+    ex2 = result.exercise(2)
+    assert ex2.status == "not found" and ex2.max_score == 5 and ex2.score == 0
+    assert json.loads(json.dumps(result.to_dict()))["max_score"] == 44
+    assert gradescope_results(result)["score"] == 39
+    assert sum(float(t["max_score"]) for t in gradescope_results(result)["tests"]) == 44
+    cases = ET.fromstring(junit_xml(result)).iter("testcase")
+    assert sum(1 for _ in cases) == 26 + 1 + 1 + 8
+    assert "39 / 44" in scorecard.render(result)
+    batch = run_batch(tmp_path, tmp_path / "out", names=names_path, options=Options(), jobs=1)
+    rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
+    assert len(rows) == 1 and batch is not None
+    assert float(rows[0]["max"]) == 44 and float(rows[0]["total"]) == 39
+
+
+def test_follow_through_can_be_turned_off_in_the_rubric(names_path, write):
+    path = ex1_with(write, "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = -1.0")
+    with Grader(names_path, Options(follow_through=False)) as grader:
+        ex = grade1(grader, path)
+    # as written, every cmp line downstream is off and costs its point (only the two ~zero gradients may pass)
+    assert ex.score <= 2 and not ex.fix_first
