@@ -133,6 +133,8 @@ def main() -> int:
             expected_cost = sum(c.max_score for c in ex.checks if c.name in m.blamed)
             ok_cost = set(blamed) == set(m.blamed) and abs(lost - expected_cost) < 1e-9
             line = changed_line(ref, m.old)
+            if not m.new and m.blamed:  # a deleted line: the gradient's statement that is left is the one to fix
+                line = changed_line(ref, next(x for x in ref.splitlines() if x.startswith("d" + m.blamed[0] + " ")))
             if m.line_named:
                 ok_line = (not m.blamed and not ex.fix_first) or (
                     len(ex.fix_first) == 1 and (f"line {line}:" in ex.fix_first[0] or f"line {line} " in ex.fix_first[0]))

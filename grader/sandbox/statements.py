@@ -127,8 +127,19 @@ def aliases(statements: list[Statement], names) -> dict:
 
 
 def writer_lines(statements: list[Statement], name: str) -> list[int]:
-    """The first line of every statement that writes d<name>, in order."""
-    return [st.lineno for st in statements if "d" + name in st.writes]
+    """The lines that write d<name>, in order: a simple statement's first line, or inside a loop or an
+    `if` the line of each inner statement that writes it (`dC[ix] += demb[k, j]`, not `for k in ...`)."""
+    key, lines = "d" + name, []
+    for st in statements:
+        if key not in st.writes:
+            continue
+        if isinstance(st.node, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)):
+            inner = sorted({node.lineno for node in ast.walk(st.node) if isinstance(node, ast.stmt)
+                            and node is not st.node and not hasattr(node, "body") and key in writes_of(node)})
+            lines.extend(inner or [st.lineno])
+        else:
+            lines.append(st.lineno)
+    return lines
 
 
 def cell_of(lineno: int, cell_starts: list[int]) -> int:
