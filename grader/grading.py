@@ -45,6 +45,17 @@ class ExerciseRun:
     followed: dict = field(default_factory=dict)  # variant name -> Outcome of the follow-through run
 
 
+def placeholder_zeros(run: "ExerciseRun") -> bool:
+    """Every gradient of a many-gradient exercise is an all-zero tensor: placeholders, not an attempt.
+
+    (Two of exercise 1's gradients really are zero; zeros there count in a real attempt.)
+    """
+    if len(run.ex.graded) < 2 or not run.written:
+        return False
+    received = wire.answers(run.written[0][1].tensors, run.written[0][1].meta, run.ex.graded)
+    return all(a.kind == "tensor" and a.tensor.numel() and not bool(a.tensor.any()) for a in received.values())
+
+
 def cell_starts(code: ExerciseCode) -> list[int]:
     """The first line of each cell in the exercise's code (Jupyter runs cells one after another)."""
     starts, previous = [], object()
@@ -84,14 +95,16 @@ class Grader:
             self._references[variant] = Reference(s, model.autograd_gradients(s), model.autograd_gradients(s, torch.float64))
         return self._references[variant]
 
-    def grade(self, paths, exercise: int | None = None) -> SubmissionResult:
+    def grade(self, paths, exercise: int | None = None, whole: bool | None = None) -> SubmissionResult:
         """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults.
 
         A notebook or a folder is graded out of all four exercises (a missing one scores 0 of its
-        points, "not found"); a single stub out of its own exercise; `exercise` picks one.
+        points, "not found"); a single stub out of its own exercise; `exercise` picks one. `whole`
+        says which it is when the caller knows (a batch: every submission is a whole one).
         """
         result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
-        found, whole = self.read(paths, exercise, result)
+        found, inferred = self.read(paths, exercise, result)
+        whole = inferred if whole is None else whole
         if not found:
             result.error = "; ".join(result.notes) or "no exercise found"
         wanted = [ex_id for ex_id in sorted(found, key=RUN_ORDER.index) if exercise is None or ex_id == exercise]
@@ -110,7 +123,7 @@ class Grader:
             self.run_follow_through(run)
         for run in runs:
             graded[run.ex.id] = self.assemble(run)
-        expected = ({exercise} if exercise else set(EXERCISES)) if whole and (found or exercise) else set()
+        expected = ({exercise} if exercise else set(EXERCISES)) if whole else set()
         for ex_id in expected - set(graded):
             graded[ex_id] = self.not_found(ex_id)
         result.exercises = [graded[k] for k in sorted(graded)]
@@ -196,6 +209,11 @@ class Grader:
                 result.error = ""  # told once, on the row of the gradient whose statement raised
         else:
             result.checks = merge_variants(written)
+        if placeholder_zeros(run):
+            result.attempted, result.fix_first = False, []
+            result.notes.append("every gradient is all zeros (torch.zeros_like placeholders): nothing to grade yet")
+            for check in result.checks:
+                check.status, check.cause, check.upstream, check.message = MISSING, "", [], "all zeros: not attempted yet"
         self.score(ex, result)
         return result
 

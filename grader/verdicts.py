@@ -121,10 +121,11 @@ def follow_through(per_variant: list[Followed], code, writers: dict, reads: dict
         verdicts = {c.name: _judge(c, run, code, writers, public, aliases or {}) for c in run.written}
         for name, check in verdicts.items():
             if check.cause == INHERITED:
-                roots = _roots(name, verdicts, reads, set())
-                check.upstream = sorted(roots, key=list(verdicts).index)
+                stopped = _stopped_by(name, check, run, verdicts, writers)
+                check.upstream = sorted(stopped or _roots(name, verdicts, reads, set()), key=list(verdicts).index)
                 first = min(run.errors, default=None)
-                check.message = _inherited_message(check, run.written, verdicts, code.locate(first) if first else "")
+                check.message = _inherited_message(check, run.written, verdicts, code.locate(first) if first else "",
+                                                   bool(stopped))
         judged.append((run.variant, [verdicts[c.name] for c in run.written]))
     checks = merge_variants(judged)
     return checks, fix_first(checks, code, writers)
@@ -170,6 +171,17 @@ def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, al
     return dataclasses.replace(aw, status=PASS, cause=INHERITED, location=where, code=_quote(code, lines))
 
 
+def _stopped_by(name: str, check: CheckResult, run: Followed, verdicts: dict, writers: dict) -> set:
+    """A gradient that never ran as written because an earlier statement of its cell raised: that statement's gradients."""
+    if check.exact is not None or not writers.get(name):
+        return set()
+    before = [line for line in run.errors if line < writers[name][0]]
+    if not before:
+        return set()
+    line = max(before)
+    return {other for other, v in verdicts.items() if v.status != PASS and line in writers.get(other, ())}
+
+
 def _roots(name: str, verdicts: dict, reads: dict, seen: set) -> set:
     """The gradients whose own mistakes `name` inherits (through other inheriting ones)."""
     seen.add(name)
@@ -185,9 +197,13 @@ def _roots(name: str, verdicts: dict, reads: dict, seen: set) -> set:
     return roots
 
 
-def _inherited_message(check: CheckResult, written: list, verdicts: dict, first_error: str) -> str:
+def _inherited_message(check: CheckResult, written: list, verdicts: dict, first_error: str, stopped: bool) -> str:
     aw = next(c for c in written if c.name == check.name)
     ups = " and ".join(f"d{u}" + (f" ({verdicts[u].location})" if verdicts[u].location else "") for u in check.upstream)
+    if stopped:
+        where = " and ".join(verdicts[u].location for u in check.upstream)
+        return (f"right given right inputs; in your run it never ran: {where} raised before it "
+                "(a cell stops at its first error)")
     if not ups and aw.exact is None and first_error:
         return (f"right given right inputs; in your run it never ran: {first_error} raised before it "
                 "(a cell stops at its first error)")
