@@ -110,11 +110,11 @@ class Grader:
         wanted = [ex_id for ex_id in sorted(found, key=RUN_ORDER.index) if exercise is None or ex_id == exercise]
         self._sessions += 1
         session = f"{os.getpid()}-{id(self)}-{self._sessions}"
-        runs, graded = [], {}
+        runs, graded = [ExerciseRun(get_exercise(ex_id), found[ex_id]) for ex_id in wanted if ex_id != 4], {}
         try:
-            for ex_id in wanted:
-                if ex_id != 4:
-                    runs.append(self.run_as_written(found[ex_id], session))
+            for variant in self.options.variants:  # every public run before any hidden one (private seeds)
+                for run in runs:
+                    self.run_variant(run, variant, session)
         finally:
             self.sandbox.end_session()
         if 4 in wanted:
@@ -172,15 +172,18 @@ class Grader:
 
     def run_as_written(self, code: ExerciseCode, session: str | None) -> "ExerciseRun":
         """The exercise as the student wrote it, on each variant (public first), as Jupyter would run it."""
-        ex = get_exercise(code.exercise)
-        run = ExerciseRun(ex, code)
-        options = {"checkers": list(code.checkers), "cells": cell_starts(code)}
+        run = ExerciseRun(get_exercise(code.exercise), code)
         for variant in self.options.variants:
-            outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits, options=options, session=session)
-            run.written.append((variant, outcome))
-            if not code.attempted or not outcome.meta.get("values"):
-                break  # not attempted, or the run sent nothing back: the hidden variants cannot change that
+            self.run_variant(run, variant, session)
         return run
+
+    def run_variant(self, run: "ExerciseRun", variant: model.Variant, session: str | None) -> None:
+        """One as-written run; a hidden variant only after a public run that was attempted and sent answers back."""
+        if run.written and (not run.code.attempted or not run.written[0][1].meta.get("values")):
+            return  # not attempted, or the run sent nothing back: the hidden variants cannot change that
+        options = {"checkers": list(run.code.checkers), "cells": cell_starts(run.code)}
+        outcome = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits, options=options, session=session)
+        run.written.append((variant, outcome))
 
     def run_follow_through(self, run: "ExerciseRun") -> None:
         """The follow-through runs (grader/sandbox/statements.py), one fresh child each; what they print is dropped."""
@@ -208,7 +211,7 @@ class Grader:
             if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and outcome.error.get("lineno") in writes:
                 result.error = ""  # told once, on the row of the gradient whose statement raised
         else:
-            result.checks = merge_variants(written)
+            result.checks = merge_variants(written, private=self.options.private_variants)
         if placeholder_zeros(run):
             result.attempted, result.fix_first = False, []
             result.notes.append("every gradient is all zeros (torch.zeros_like placeholders): nothing to grade yet")
@@ -240,7 +243,8 @@ class Grader:
                       if isinstance(e, dict) and isinstance(e.get("lineno"), int)}
             per_variant.append(Followed(variant, checks, followed, raised,
                                         changed_from(outcome.meta, ft_meta, graded=ex.graded), errors))
-        return follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded))
+        return follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded),
+                              private=self.options.private_variants)
 
     def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
         """What the public run printed, where it stopped, what it skipped, whether it used autograd."""

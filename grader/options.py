@@ -43,11 +43,20 @@ class Variant:
 
 
 PUBLIC = Variant()
+
+
 # graded too, so that hard-coded sizes (32, 31, 64) and pasted tensors fail; their seeds stay private
 HIDDEN = (
     Variant(name="hidden-1", seed=1337, batch_size=17),
     Variant(name="hidden-2", seed=271828, n_hidden=48),
 )
+
+
+def private_variants(seeds) -> tuple:
+    """Hidden variants with a rubric's own seeds (never shipped): the shapes of HIDDEN in turn, one seed each."""
+    return tuple(Variant(name=f"hidden-{i + 1}", seed=int(seed), batch_size=HIDDEN[i % len(HIDDEN)].batch_size,
+                         n_hidden=HIDDEN[i % len(HIDDEN)].n_hidden, n_embd=HIDDEN[i % len(HIDDEN)].n_embd)
+                 for i, seed in enumerate(seeds))
 
 
 @dataclass(frozen=True)
@@ -76,3 +85,4 @@ class Options:
     check_points: dict = field(default_factory=dict)  # (exercise id, check name) -> points, over `points`
     tolerance: Tolerance = field(default_factory=Tolerance)  # when an answer passes
     follow_through: bool = True  # grade each gradient given right inputs (error carried forward); False: as written
+    private_variants: bool = False  # the hidden variants' seeds come from the rubric (an exam): say nothing of their runs

@@ -35,8 +35,16 @@ def describe_failure(outcome, code) -> str:
     return f"{where}: {err.get('message', 'an error')}"
 
 
-def merge_variants(per_variant: list) -> list[CheckResult]:
-    """A check passes only if it passes on every variant; a hidden failure is reported without its values."""
+GENERIC = {FAIL: "its values are wrong there", ERROR: "your code raised an error or stopped there",
+           MISSING: "it was not assigned there"}
+
+
+def merge_variants(per_variant: list, private: bool = False) -> list[CheckResult]:
+    """A check passes only if it passes on every variant; a hidden failure is reported without its values.
+
+    `private` (an exam's own seeds): a hidden failure says only what kind it is, nothing the
+    student's code produced there (no exception text, no maxdiff a crafted answer could encode).
+    """
     public_variant, public = per_variant[0]
     merged = []
     for i, check in enumerate(public):
@@ -50,7 +58,8 @@ def merge_variants(per_variant: list) -> list[CheckResult]:
                         upstream=list(hidden.upstream), location=hidden.location or check.location,
                         code=hidden.code or check.code,
                         message=f"passes the public seed but fails on {describe_variant(variant)} "
-                                f"(hidden variant {variant.name}): {hidden.message}")
+                                f"(hidden variant {variant.name}): "
+                                + (GENERIC.get(hidden.status, "it fails there") if private else hidden.message))
                     break
         merged.append(final)
     return merged
@@ -107,7 +116,7 @@ def changed_from(*metas, graded) -> dict:
 
 
 def follow_through(per_variant: list[Followed], code, writers: dict, reads: dict,
-                   aliases: dict | None = None) -> tuple[list[CheckResult], list[str]]:
+                   aliases: dict | None = None, private: bool = False) -> tuple[list[CheckResult], list[str]]:
     """Each gradient judged on its own statements given right inputs, merged over variants; and the "fix first" lines.
 
     `writers`: name -> first lines of the statements that write d<name>; `reads`: name -> the graded
@@ -127,7 +136,7 @@ def follow_through(per_variant: list[Followed], code, writers: dict, reads: dict
                 check.message = _inherited_message(check, run.written, verdicts, code.locate(first) if first else "",
                                                    bool(stopped))
         judged.append((run.variant, [verdicts[c.name] for c in run.written]))
-    checks = merge_variants(judged)
+    checks = merge_variants(judged, private)
     return checks, fix_first(checks, code, writers)
 
 

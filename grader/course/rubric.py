@@ -15,6 +15,7 @@ Every key is optional; a missing key keeps its default (docs/rubric.md lists the
 
     [variants]
     hidden = true          # also grade the hidden variants (a check must pass on every one)
+    seeds = [...]          # an exam's own hidden seeds (private: nothing of those runs is shown)
 
     [limits]               # per run of a student's code
     seconds = 20.0
@@ -84,7 +85,14 @@ def from_dict(raw: dict) -> Options:
     _exercises(options, _table(raw, "exercises"))
     options.tolerance = _tolerance(_table(raw, "tolerance"))
     variants = _table(raw, "variants")
-    _known("variants", variants, ("hidden",))
+    _known("variants", variants, ("hidden", "seeds"))
+    if "seeds" in variants:  # an exam's own hidden seeds: never in the grader's source, never told to students
+        seeds = variants["seeds"]
+        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                                 and 0 <= s < 2**63 for s in seeds):
+            raise RubricError("variants.seeds: a non-empty list of integers (0 <= seed < 2**63)")
+        options.variants = (opts.PUBLIC, *opts.private_variants(seeds))
+        options.private_variants = True
     if not _bool(variants, "variants", "hidden", True):
         options.variants = (opts.PUBLIC,)
     limits = _table(raw, "limits")

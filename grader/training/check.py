@@ -65,7 +65,7 @@ def grade_training(grader, code) -> ExerciseResult:
     cause = (speed.removeprefix("speed: ") if speed else slow_cause(code)) if run.stop == "time" else ""
     full = evaluate(grader.ds, variant, run.final, run.done) if plan.full and run.final and run.done else None
     check, facts = training_check(run, auto, plan, failure, per_step, full, cause)
-    result.checks = merge_variants(per_variant) + [check]
+    result.checks = merge_variants(per_variant, grader.options.private_variants) + [check]
     grader.score(ex, result)
     result.extra = extras(plan, run, auto, per_step, facts, full, speed, ref_ms)
     return result
