@@ -26,10 +26,12 @@ NON_PYTHON_MAGICS = {"bash", "sh", "script", "writefile", "file", "html", "javas
                      "markdown", "svg", "perl", "ruby", "system", "sx"}
 _MAGIC = re.compile(r"^\s*(?:[%!?]|get_ipython\(\))")
 _HELP = re.compile(r"^\s*[\w.\[\]()'\"]+\?{1,2}\s*$")
-_ASSIGN_MAGIC = re.compile(r"^(\s*[\w\s,]+=\s*)[%!].*$")
-_CODE_HEADER = re.compile(r"^\s*#[#\s*_]*exercise\s*#?\s*([1-4])\b", re.I | re.M)
-_MD_HEADER = re.compile(r"^[#>\s*_]*exercise\s*#?\s*([1-4])\b", re.I | re.M)
-_TEXT_WRITE = re.compile(r"^\s*([A-Za-z_][\w\s,]*?)\s*(\[.*\]\s*)?([-+*/@]?)=(?!=)\s*(.*)$")
+# linear time: no two adjacent parts match the same characters (`\s*[\w\s,]+` took minutes on 50 KB of spaces)
+_ASSIGN_MAGIC = re.compile(r"^([ \t]*[\w,][\w \t,]*+=[ \t]*)[%!].*$")
+_CODE_HEADER = re.compile(r"^[ \t]*#[# \t*_]*+exercise[ \t]*+#?[ \t]*+([1-4])\b", re.I | re.M)
+_MD_HEADER = re.compile(r"^[#> \t*_]*+exercise[ \t]*+#?[ \t]*+([1-4])\b", re.I | re.M)
+_TEXT_WRITE = re.compile(r"^\s*([A-Za-z_][\w\s,]*+)(\[[^=]*\]\s*)?([-+*/@]?)=(?!=)\s*(.*)$")
+TEXT_LINE = 10_000  # longer lines of code that does not parse are not read line by line
 _TEXT_UPDATE = re.compile(r"^\s*(lr\s*=|learning_rate\s*=|for\s+\w+\s*,\s*\w+\s+in\s+zip\(|[\w.]+\.data\s*[-+]?=)")
 _LOOP_CONTROL = re.compile(r"^(\s*|.*:\s*)(?:break|continue)(\s*(?:#.*)?)$")
 _LOOP_HEADER = re.compile(r"^\s*(?:async\s+)?(?:for|while)\b")
@@ -96,7 +98,11 @@ def neutralise(source: str) -> str:
 def headers_of(text: str, markdown: bool = False) -> list[tuple[int, int]]:
     """(line, N) of every '# Exercise N' comment (or markdown heading), in order."""
     pattern = _MD_HEADER if markdown else _CODE_HEADER
-    return [(text.count("\n", 0, m.start()) + 1, int(m.group(1))) for m in pattern.finditer(text)]
+    found, line, pos = [], 1, 0
+    for m in pattern.finditer(text):  # lines counted from the previous match, not from the top each time
+        line, pos = line + text.count("\n", pos, m.start()), m.start()
+        found.append((line, int(m.group(1))))
+    return found
 
 
 def _target_names(target: ast.AST):
@@ -159,7 +165,7 @@ def _text_writes(code: str) -> list[Write]:
     """Assignments found line by line, for code that does not parse."""
     out = []
     for number, line in enumerate(code.split("\n"), 1):
-        m = _TEXT_WRITE.match(line)
+        m = _TEXT_WRITE.match(line) if len(line) <= TEXT_LINE and "=" in line else None
         if m and not line.lstrip().startswith(("def ", "class ", "#")):
             bare = re.sub(r"[\s(),\[\]]", "", m.group(4).split("#")[0])
             none = bool(bare) and set(bare.split("None")) == {""}
@@ -202,7 +208,7 @@ def _training_loop(tree: ast.Module) -> ast.AST | None:
 
 def _text_loop(code: str) -> bool:
     """A training loop recognised by text (the cell does not parse)."""
-    return all(re.search(p, code, re.M) for p in (r"^\s*(for|while)\b.*:\s*(#.*)?$", r"^\s+loss\s*=[^=]",
+    return all(re.search(p, code, re.M) for p in (r"^[ \t]*+(for|while)\b.*:\s*(#.*)?$", r"^[ \t]++loss\s*=[^=]",
                                                     r"\bgrads\b|\.data\s*[-+]?=|^\s*lr\s*="))
 
 
@@ -225,11 +231,10 @@ def analyse(source: str) -> Info:
     code = neutralise(source)
     try:
         tree = ast.parse(code)
-    except SyntaxError:
-        tree = None
-    if tree is not None:
         writes, loop, reads = writes_of(tree), _training_loop(tree), names_read(tree)
-    else:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deeply for the parser: read as text
+        tree = None
+    if tree is None:
         writes, loop, reads = _text_writes(code), _text_loop(code) or None, set(re.findall(r"[A-Za-z_]\w*", code))
     return Info(code, tree, writes, loop, headers_of(code), _hint(writes, tree, loop), reads)
 
@@ -326,7 +331,7 @@ def drop_loop_control(lines: list[str]) -> list[str]:
         if line.strip() and not line.lstrip().startswith("#"):
             while loops and _indent(line) <= loops[-1]:
                 loops.pop()
-            control = _LOOP_CONTROL.match(line)
+            control = _LOOP_CONTROL.match(line) if len(line) <= TEXT_LINE else None
             if _LOOP_HEADER.match(line):
                 loops.append(_indent(line))
             elif control and not loops:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.submissions import bounds
 from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
                        names_read, training_block, writes_of)
 
@@ -69,6 +70,7 @@ def detect_exercise(code: str) -> int | None:
 def _read_text(path: Path) -> str:
     """The file as text; SubmissionError for unreadable, binary or non-UTF-8 files."""
     try:
+        bounds.check_size(path, SubmissionError)
         data = path.read_bytes()
     except OSError as exc:
         raise SubmissionError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
@@ -90,6 +92,8 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
         raise SubmissionError(f"{path.name}: not a Jupyter notebook (invalid JSON at line {exc.lineno})") from None
     if not isinstance(raw, dict) or not ({"cells", "worksheets", "nbformat"} & raw.keys()):
         raise SubmissionError(f"{path.name}: not a Jupyter notebook (JSON without notebook cells)")
+    if isinstance(raw.get("cells"), list):
+        bounds.check_cells(path, len(raw["cells"]), 0, SubmissionError)
     if raw.get("nbformat") != 4:
         raise SubmissionError(f"{path.name}: nbformat {raw.get('nbformat')} notebooks are not supported "
                               "(open and save it in Jupyter to convert it to nbformat 4)")
@@ -311,9 +315,16 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
     if exercise is not None and exercise not in EXERCISE_IDS:
         raise ValueError(f"there is no exercise {exercise!r}; exercises are 1, 2, 3 and 4")
     path = Path(path)
+    with bounds.bounded(path, SubmissionError):
+        return _load(path, exercise)
+
+
+def _load(path: Path, exercise: int | None) -> Submission:
     text = _read_text(path)
     notebook = path.suffix.lower() == ".ipynb" or (path.suffix.lower() != ".py" and text.lstrip().startswith("{"))
     cells = notebook_cells(path, text) if notebook else py_cells(text)
+    code_chars = sum(len(c.source) for c in cells if c.kind == "code") if cells else len(text)
+    bounds.check_cells(path, len(cells or ()), code_chars, SubmissionError)
     if cells is None and exercise is None and len(set(n for _, n in headers_of(text))) > 1:
         cells = paragraph_cells(text)
     if cells is None:

@@ -157,8 +157,10 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
     """
     try:
         tree = ast.parse(code)
+        scanner = _Scanner(checkers, _depth)
+        scanner.visit(tree)
     except (SyntaxError, ValueError):
         return []
-    scanner = _Scanner(checkers, _depth)
-    scanner.visit(tree)
+    except (RecursionError, MemoryError):  # nested deeper than the parser (and so the child's compile) can go
+        return [(None, "code nested too deeply for the grader to check")]
     return sorted(set(scanner.found))
