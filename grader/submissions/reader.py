@@ -234,7 +234,7 @@ def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop:
     try:
         tree = ast.parse(text)
         needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in _defines(s)} - known
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child says so
         needed = set(re.findall(r"[A-Za-z_]\w*", text)) - known
     last = max(members, default=-1)
     units = [(i, unit) for i, info in infos.items() if info.tree is not None and (
