@@ -113,6 +113,8 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
                 if stopping:
                     raise
                 stopping = True
+        if stopping:
+            raise KeyboardInterrupt  # after what was running has finished and been saved, as before
     finally:
         for slot in pool:
             slot.stop(wait_seconds=5.0 if slot.job is None else 0.0)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MAX_FILE_BYTES = 64 * 2**20  # a notebook with its outputs
-MAX_CELLS = 5_000  # cells of a notebook or a .py export (the lecture's notebook has about 60)
+MAX_CELLS = 2_000  # cells of a notebook or a .py export (the lecture's notebook has about 60)
 MAX_CODE_CHARS = 2_000_000  # characters of code in one file (the lecture's notebook has about 30,000)
 READ_SECONDS = 30.0  # reading and parsing one file, where a timer can interrupt it (the main thread)
 
