@@ -95,11 +95,13 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, name: str, n
 
 
 def _copy_limited(src, out, declared: int) -> None:
-    """Copy at most the declared size (a lying header cannot make a member grow)."""
+    """Copy exactly the declared size (a lying header can neither make a member grow nor cut it silently)."""
     left = declared
     while True:
         chunk = src.read(min(1 << 20, left + 1))
         if not chunk:
+            if left:
+                raise ValueError(f"member is {left} bytes shorter than its header says")
             return
         if len(chunk) > left:
             raise ValueError("member is larger than its header says")

@@ -89,6 +89,9 @@ def discover(root: str | Path, staging: str | Path, zipped: bool = False) -> tup
                 root = inside[0]
             else:
                 break
+    inside = [p for p in root.iterdir() if not archive.is_junk(p)]
+    if len(inside) == 1 and inside[0].is_dir() and (inside[0] / GRADESCOPE_METADATA).is_file():
+        root = inside[0]  # a folder holding the unzipped export's folder
     meta, notes = _gradescope_metadata(root)
     if meta is not None:
         entries, more = _gradescope(meta, staging)
