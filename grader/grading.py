@@ -12,7 +12,7 @@ from grader.submissions import scan
 from grader.sandbox import wire
 from grader.exercises import Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
-from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
+from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult, clean_text
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
@@ -65,7 +65,7 @@ class Grader:
 
     def grade(self, paths, exercise: int | None = None) -> SubmissionResult:
         """Grade one student's files (a stub, a folder of stubs, a notebook); never raises for student faults."""
-        result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
+        result = SubmissionResult(submission=clean_text(", ".join(str(p) for p in paths)), grader_version=__version__)
         found: dict[int, ExerciseCode] = {}
         named = {Path(p) for p in paths}
         for path in expand(paths):

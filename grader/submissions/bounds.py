@@ -11,6 +11,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from grader.results import clean_text
+
 MAX_FILE_BYTES = 64 * 2**20  # a notebook with its outputs
 MAX_CELLS = 2_000  # cells of a notebook or a .py export (the lecture's notebook has about 60)
 MAX_CODE_CHARS = 2_000_000  # characters of code in one file (the lecture's notebook has about 30,000)
@@ -30,6 +32,11 @@ def check_cells(path: Path, cells: int, code_chars: int, error) -> None:
         raise error(f"{path.name}: {cells:,} cells, more than the grader reads ({MAX_CELLS:,})")
     if code_chars > MAX_CODE_CHARS:
         raise error(f"{path.name}: {code_chars:,} characters of code, more than the grader reads ({MAX_CODE_CHARS:,})")
+
+
+def shown(path: Path) -> str:
+    """A file's name as results show it: a file name need not be valid UTF-8."""
+    return clean_text(path.name, 255)
 
 
 @contextmanager
@@ -52,8 +59,10 @@ def bounded(path: Path, error, seconds: float = READ_SECONDS):
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except error as exc:  # its message names the file: valid UTF-8 from here on
+        raise error(clean_text(str(exc), 4096)) from None
     except (RecursionError, MemoryError) as exc:  # nested or large beyond what the parser can hold
-        raise error(f"{path.name}: too deeply nested or too large for the grader to read ({type(exc).__name__})") from None
+        raise error(f"{shown(path)}: too deeply nested or too large for the grader to read ({type(exc).__name__})") from None
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)

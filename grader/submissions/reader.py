@@ -333,9 +333,9 @@ def _load(path: Path, exercise: int | None) -> Submission:
         if ex is None:
             raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
         loop = 0 if ex == 4 and info.loop else None
-        code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, path.name)
+        code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, bounds.shown(path))
         return Submission(path, {ex: code}, [])
-    exercises = find_exercises(cells, path.name)
+    exercises = find_exercises(cells, bounds.shown(path))
     if exercise is not None:
         exercises = {ex: code for ex, code in exercises.items() if ex == exercise}
     if not exercises:
