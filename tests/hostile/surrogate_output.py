@@ -2,7 +2,7 @@
 # exercise: 2
 # expect-status: complete
 # expect-score: full
-# expect-output: before � after
+# expect-output: before �
 import os
 
 os.write(1, "before \ud800 after\n".encode("utf-8", "surrogatepass"))
