@@ -12,7 +12,7 @@ from grader.submissions import scan
 from grader.sandbox import statements, wire
 from grader.exercises import EXERCISES, Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
-from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
+from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult, clean_text
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
@@ -102,7 +102,7 @@ class Grader:
         points, "not found"); a single stub out of its own exercise; `exercise` picks one. `whole`
         says which it is when the caller knows (a batch: every submission is a whole one).
         """
-        result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
+        result = SubmissionResult(submission=clean_text(", ".join(str(p) for p in paths)), grader_version=__version__)
         found, inferred = self.read(paths, exercise, result)
         whole = inferred if whole is None else whole
         if not found:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import re
 from dataclasses import asdict, dataclass, field
 
 # a check's status
@@ -165,3 +166,33 @@ def _init_fields(cls, data: dict) -> dict:
     """The keys of `data` that are init fields of the dataclass `cls` (score, status ... are derived)."""
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     return {k: v for k, v in data.items() if k in names}
+
+
+# Student-produced text (messages, output, notes, file names) enters a result through clean_text/clean_data:
+# valid UTF-8 once stored (a lone surrogate would break JSON files, HTML, grades.csv) and of bounded size.
+TEXT_LIMIT = 1 << 20  # characters of one string kept in a result (the printed output has its own, smaller limit)
+DEPTH_LIMIT = 32  # nesting kept in data that came from a student's process
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text, limit: int = TEXT_LIMIT) -> str:
+    """`text` as a string safe to store and show: lone surrogates become U+FFFD, at most `limit` characters kept."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}\n[... {len(text) - limit:,} more characters cut by the grader]"
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_data(value, limit: int = TEXT_LIMIT, depth: int = DEPTH_LIMIT, items: int = 100_000):
+    """JSON-like data with every string (keys too) cleaned, at most `items` entries per container, nesting cut at `depth`."""
+    if isinstance(value, str):
+        return clean_text(value, limit)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if depth <= 0:
+        return None
+    if isinstance(value, dict):
+        return {clean_text(k, limit): clean_data(v, limit, depth - 1, items) for k, v in list(value.items())[:items]}
+    if isinstance(value, (list, tuple)):
+        return [clean_data(v, limit, depth - 1, items) for v in value[:items]]
+    return clean_text(value, limit)

@@ -17,12 +17,9 @@ grades.csv and class.html are rebuilt from the records at the end.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import tempfile
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,11 +73,12 @@ class Progress:
 
 def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, roster=None, exercise: int | None = None,
               dask: str | None = None, title: str = "backprop-ninja class report", force: bool = False,
-              progress: Progress | None = None) -> BatchResult:
+              progress: Progress | None = None, submission_seconds: float | None = None) -> BatchResult:
     """Grade every submission in `input_path` (a folder or a .zip export) into `out_dir`.
 
     Raises BatchError (bad input), data.DataError (no names.txt) and identity.IdentityError (bad roster);
     a grader failure on one submission is recorded in BatchResult.failed and the batch goes on.
+    `submission_seconds`: the watchdog's bound on grading one submission (default: work.submission_seconds).
     """
     from grader.options import Options
 
@@ -107,19 +105,24 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
                 result.failed.append((entry.key, f"{type(error).__name__}: {error}"))
             else:
                 graded["notes"] = [*entry.notes, *graded.get("notes", [])]
-                store.save(entry, keys[entry.key], graded)
-                result.graded += 1
+                try:  # storing is per submission too: one that cannot be rendered or written stops nobody else
+                    store.save(entry, keys[entry.key], graded)
+                    result.graded += 1
+                except Exception as exc:  # noqa: BLE001
+                    result.failed.append((entry.key, f"could not store the result: {type(exc).__name__}: {exc}"))
+                    graded = None
             progress.advance(entry.key, graded is not None)
 
         progress.start(len(entries), result.skipped)
         try:
             jobs_iter = (payload(e.key, e.names, e.files, exercise) for e in pending)
+            bound = submission_seconds or work.submission_seconds(options, max((len(e.files) for e in pending), default=1))
             if pending and dask:
                 from grader.course import dask_cluster
 
-                dask_cluster.run(dask, jobs_iter, names_path, options, fingerprint, on_result)
+                dask_cluster.run(dask, jobs_iter, names_path, options, fingerprint, on_result, seconds=bound)
             elif pending:
-                _run_local(jobs_iter, min(max(1, jobs), len(pending)), names_path, options, on_result)
+                _run_local(jobs_iter, min(max(1, jobs), len(pending)), names_path, options, on_result, bound)
         finally:
             progress.stop()
         records = {e.key: store.load(e.key) for e in entries}
@@ -146,34 +149,11 @@ def _discover(input_path: Path, tmp: Path) -> tuple[list, list]:
     return entries, notes + more
 
 
-def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
-    """`n` job processes, each with its own warm Grader; at most 2n submissions read into memory at once."""
-    import multiprocessing
+def _run_local(jobs_iter, n: int, names_path: Path, options, on_result, seconds: float) -> None:
+    """`n` job processes, each with its own warm Grader, watched: each submission ends within `seconds` (jobs.py)."""
+    from grader.course import jobs as jobs_mod
 
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=work.start_job_process,
-                             initargs=(str(names_path), options)) as pool:
-        todo, in_flight, preloading = iter(jobs_iter), {}, None
-        try:
-            while True:
-                for job in itertools.islice(todo, 2 * n - len(in_flight)):
-                    in_flight[pool.submit(work.grade_in_job_process, job)] = job
-                if len(in_flight) < 2 * n and preloading is None:  # the last ones are running: cores free up
-                    preloading = threading.Thread(target=preload, name="bpn-preload", daemon=True)
-                    preloading.start()
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = in_flight.pop(future)
-                    try:
-                        graded = future.result()
-                    except Exception as exc:  # a grader failure: reported for this submission, the batch goes on
-                        on_result(job, None, exc)
-                    else:
-                        on_result(job, graded, None)
-        except BaseException:  # Ctrl-C: drop what has not started; what has finishes (saved next run)
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    jobs_mod.run(jobs_iter, n, names_path, options, on_result, seconds, on_drain=preload)
 
 
 def _write_batch_json(result: BatchResult, options, out: Path) -> None:

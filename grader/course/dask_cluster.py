@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from grader import __version__
@@ -88,38 +89,56 @@ def grade_on_worker(job: dict, plugin_name: str) -> dict:
     return get_worker().plugins[plugin_name].grade(job)
 
 
-def run(address: str, jobs, names_path: Path, options, fingerprint: str, on_result, timeout: float = 30.0) -> None:
+def run(address: str, jobs, names_path: Path, options, fingerprint: str, on_result, timeout: float = 30.0,
+        seconds: float | None = None) -> None:
     """Submit every job (a dict from work.payload, built lazily from the iterable) to the cluster at `address`.
 
-    Calls on_result(job, result_dict, None) as each finishes, or on_result(job, None, exception).
+    Calls on_result(job, result_dict, None) as each finishes, or on_result(job, None, exception). A job not
+    done `seconds` after it could start (twice that after it was submitted: the cluster holds two per
+    thread) is cancelled and gets a verdict row, as in a local batch (grader/course/jobs.py).
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, wait
     except ImportError:
         raise DaskUnavailable("--dask needs Dask distributed: pip install 'backprop-ninja[dask]'") from None
+    from grader.course.jobs import verdict
+
     name = f"backprop-ninja-{__version__}-{fingerprint}"
+    bound = 2 * seconds if seconds else float("inf")
     with Client(address, timeout=timeout) as client:
         client.register_plugin(GraderPlugin(names_path.read_bytes(), options), name=name)
         limit = max(8, 2 * sum(client.nthreads().values()))  # submissions held by the cluster at once
-        todo, in_flight, finished = iter(jobs), {}, as_completed()
+        todo, in_flight = iter(jobs), {}
 
         def submit(count: int) -> None:
             for job in itertools.islice(todo, count):
                 future = client.submit(grade_on_worker, job, name, pure=False, retries=1)
-                in_flight[future] = job
-                finished.add(future)
+                in_flight[future] = (job, time.monotonic() + bound)
 
         submit(limit)
         try:
-            for future in finished:
-                job = in_flight.pop(future)
+            while in_flight:
+                first = min(d for _, d in in_flight.values())
                 try:
-                    result = future.result()
-                except Exception as exc:  # a grader failure on a worker: reported for this submission, batch goes on
-                    on_result(job, None, exc)
-                else:
-                    on_result(job, result, None)
-                submit(1)
+                    wait(list(in_flight), timeout=min(max(1.0, first - time.monotonic()), 3600.0), return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
+                for future, (job, deadline) in list(in_flight.items()):
+                    if future.done():
+                        del in_flight[future]
+                        try:
+                            result = future.result()
+                        except Exception as exc:  # a grader failure on a worker: reported, the batch goes on
+                            on_result(job, None, exc)
+                        else:
+                            on_result(job, result, None)
+                        submit(1)
+                    elif time.monotonic() > deadline:
+                        del in_flight[future]
+                        future.cancel()
+                        on_result(job, verdict(job, f"grading this submission took longer than the batch's time limit "
+                                                    f"of {seconds:g} s for one submission: the grader stopped it"), None)
+                        submit(1)
         finally:
             if in_flight:
                 client.cancel(list(in_flight))

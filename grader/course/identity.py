@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import archive
+from grader.results import clean_text
 
 SUFFIXES = (".py", ".ipynb")
 GRADESCOPE_METADATA = "submission_metadata.yml"
+GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
+STUDENT_ZIP_FILES, STUDENT_ZIP_BYTES = 10_000, 512 * 2**20  # a student's own .zip: far less than a class export
 CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_late)?_(?P<user>\d{3,})_(?P<sub>\d{3,})_(?P<file>.+)$", re.I)
 MOODLE = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assign(?P<kind>submission|feedback)_(?P<plugin>[a-z]+)_$")
 
@@ -36,6 +39,9 @@ class Person:
     student_id: str = ""  # Canvas user id, Gradescope SID, Moodle participant id, or the roster's
     email: str = ""
     extra: dict = field(default_factory=dict)  # further roster columns, carried into grades.csv
+
+    def __post_init__(self) -> None:  # from file names and platforms' files: valid UTF-8, bounded
+        self.name, self.student_id, self.email = (clean_text(v, 255) for v in (self.name, self.student_id, self.email))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "student_id": self.student_id, "email": self.email, "extra": dict(self.extra)}
@@ -54,6 +60,9 @@ class Entry:
     submission_id: str = ""
     late: bool = False
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.origin = clean_text(self.origin, 255)
 
     def to_dict(self) -> dict:
         return {"key": self.key, "platform": self.platform, "origin": self.origin, "submission_id": self.submission_id,
@@ -80,20 +89,46 @@ def discover(root: str | Path, staging: str | Path, zipped: bool = False) -> tup
                 root = inside[0]
             else:
                 break
-    meta = _gradescope_metadata(root)
+    inside = [p for p in root.iterdir() if not archive.is_junk(p)]
+    if len(inside) == 1 and inside[0].is_dir() and (inside[0] / GRADESCOPE_METADATA).is_file():
+        root = inside[0]  # a folder holding the unzipped export's folder
+    meta, notes = _gradescope_metadata(root)
     if meta is not None:
-        entries, notes = _gradescope(meta, staging)
+        entries, more = _gradescope(meta, staging)
+        others = [p for p in root.iterdir() if p.name != GRADESCOPE_METADATA and not archive.is_junk(p)
+                  and not (p.is_dir() and GRADESCOPE_FOLDER.match(p.name))]
+        if others:  # a mixed folder: the rest is read entry by entry, and the layout is named as ambiguous
+            plain, extra = _entries(root, staging, skip=lambda p: p.name == GRADESCOPE_METADATA or p.is_dir()
+                                    and GRADESCOPE_FOLDER.match(p.name))
+            entries, more = entries + plain, more + extra + [
+                f"ambiguous layout: a Gradescope export with {len(others)} other entries "
+                f"({', '.join(sorted(clean_text(p.name, 60) for p in others)[:5])}), each graded as a student of its own"]
+        notes += more
     else:
-        entries, notes = _entries(root, staging)
+        entries, more = _entries(root, staging)
+        notes += more
     _unique_keys(entries)
     return entries, notes
 
 
-def _gradescope_metadata(root: Path) -> Path | None:
-    for candidate in (root / GRADESCOPE_METADATA, *root.glob(f"*/{GRADESCOPE_METADATA}")):
-        if candidate.is_file():
-            return candidate
-    return None
+def _gradescope_metadata(root: Path) -> tuple[Path | None, list[str]]:
+    """Gradescope's metadata at the export's root, when the folder is laid out as its export; notes if not.
+
+    Only the root counts (a submission_metadata.yml inside a student's folder is that student's file),
+    and only with submission_<id>/ folders beside it that the metadata lists.
+    """
+    path = root / GRADESCOPE_METADATA
+    if not path.is_file() or path.is_symlink():
+        return None, []
+    folders = {p.name for p in root.iterdir() if p.is_dir() and GRADESCOPE_FOLDER.match(p.name)}
+    try:
+        listed = set(_yaml(path)) if path.stat().st_size <= 16 * 2**20 else set()
+    except IdentityError as exc:
+        return None, [f"{exc}; the folder is read as one entry per student"]
+    if not folders or not folders & {str(k) for k in listed}:
+        return None, [f"{GRADESCOPE_METADATA} at the top does not describe the submission_<id> folders beside it: "
+                      "not read as a Gradescope export (ambiguous layout)"]
+    return path, []
 
 
 def _yaml(path: Path) -> dict:
@@ -115,7 +150,7 @@ def _yaml(path: Path) -> dict:
 
 def _gradescope(meta_path: Path, staging: Path) -> tuple[list[Entry], list[str]]:
     meta, root, notes, entries = _yaml(meta_path), meta_path.parent, [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not archive.is_junk(p)):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and GRADESCOPE_FOLDER.match(p.name)):
         record = meta.get(folder.name) if isinstance(meta.get(folder.name), dict) else {}
         people = []
         for s in record.get(":submitters") or []:
@@ -132,13 +167,16 @@ def _gradescope(meta_path: Path, staging: Path) -> tuple[list[Entry], list[str]]
     return entries, notes
 
 
-def _entries(root: Path, staging: Path) -> tuple[list[Entry], list[str]]:
+def _entries(root: Path, staging: Path, skip=lambda path: False) -> tuple[list[Entry], list[str]]:
     """Canvas files, Moodle folders and plain files/folders of one folder."""
     canvas: dict[str, Entry] = {}
     moodle: dict[str, Entry] = {}
     entries, notes = [], []
     for path in sorted(root.iterdir()):
-        if archive.is_junk(path):
+        if archive.is_junk(path) or skip(path):
+            continue
+        if path.is_symlink():
+            notes.append(f"skipped {clean_text(path.name, 200)}: a symbolic link")
             continue
         m = MOODLE.match(path.name) if path.is_dir() else None
         c = CANVAS.match(path.name) if path.is_file() else None
@@ -155,15 +193,15 @@ def _entries(root: Path, staging: Path) -> tuple[list[Entry], list[str]]:
             entry.late |= bool(c["late"])
             _add_file(entry, path, c["file"], staging)
         elif path.is_dir() or path.suffix.lower() in (*SUFFIXES, ".zip"):
-            entry = Entry(key=slug(path.stem if path.is_file() else path.name), platform="folder", origin=path.name,
-                          people=[Person(name=path.stem if path.is_file() else path.name)])
+            entry = Entry(key=slug(path.stem if path.is_file() else path.name), platform="folder",
+                          origin=path.name, people=[Person(name=path.stem if path.is_file() else path.name)])
             if path.is_dir():
                 _collect(entry, path, staging)
             else:
                 _add_file(entry, path, path.name, staging)
             entries.append(entry)
         else:
-            notes.append(f"skipped {path.name}: not a .py, .ipynb or .zip file, nor a student's folder")
+            notes.append(f"skipped {clean_text(path.name, 200)}: not a .py, .ipynb or .zip file, nor a student's folder")
     return sorted([*entries, *canvas.values(), *moodle.values()], key=lambda e: e.key), notes
 
 
@@ -175,13 +213,13 @@ def _collect(entry: Entry, folder: Path, staging: Path) -> None:
     """Every submission file under a student's `folder` (a student's own .zip is unpacked)."""
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_file() and not any(archive.is_junk(Path(p)) for p in rel.parts):
+        if path.is_file() and not path.is_symlink() and not any(archive.is_junk(Path(p)) for p in rel.parts):
             _add_file(entry, path, rel.as_posix(), staging)
 
 
 def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
     """Add one file; `shown` is its name as the student saved it (without Canvas's prefix)."""
-    suffix = path.suffix.lower()
+    suffix, shown = path.suffix.lower(), clean_text(shown, 255)  # a file name need not be valid UTF-8
     if suffix in SUFFIXES:
         entry.files.append(path)
         entry.names.append(shown)
@@ -190,7 +228,7 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
         staging.mkdir(parents=True, exist_ok=True)
         dest = Path(tempfile.mkdtemp(prefix=f"{entry.key}-", dir=staging))
         try:
-            entry.notes.extend(archive.extract(path, dest))
+            entry.notes.extend(archive.extract(path, dest, STUDENT_ZIP_FILES, STUDENT_ZIP_BYTES))
         except archive.ArchiveError as exc:
             entry.notes.append(str(exc))
             return
@@ -198,18 +236,21 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
             rel = inner.relative_to(dest)
             if inner.is_file() and inner.suffix.lower() in SUFFIXES and not any(archive.is_junk(Path(p)) for p in rel.parts):
                 entry.files.append(inner)
-                entry.names.append(f"{shown}:{rel.as_posix()}")
+                entry.names.append(clean_text(f"{shown}:{rel.as_posix()}", 400))
         return
     entry.notes.append(f"ignored {shown}: only .py and .ipynb files are graded")
 
 
 def _unique_keys(entries: list[Entry]) -> None:
-    seen: dict[str, int] = {}
+    """Make every key unique: a repeated key gets the first free -2, -3 ... that no other entry has or had."""
+    taken, used = {e.key for e in entries}, set()
     for entry in entries:
-        base = entry.key
-        seen[base] = seen.get(base, 0) + 1
-        if seen[base] > 1:
-            entry.key = f"{base}-{seen[base]}"
+        base, k = entry.key, 2
+        while entry.key in used:
+            entry.key, k = f"{base}-{k}", k + 1
+            if entry.key in taken and entry.key not in used:  # another entry's own key: never take it
+                entry.key = base
+        used.add(entry.key)
 
 
 @dataclass

@@ -106,8 +106,8 @@ class ClassSummary:
 def submission_flags(result: dict, late: bool = False) -> list[str]:
     """The flags of one graded submission (a SubmissionResult.to_dict())."""
     found = set()
-    if result.get("error"):
-        found.add(UNREADABLE)
+    if result.get("error"):  # the batch's watchdog stopped it, or its files could not be read
+        found.add(TIMEOUT if is_timeout(result["error"]) else UNREADABLE)
     for ex in result.get("exercises", []):
         if ex.get("integrity"):
             found.add(INTEGRITY)

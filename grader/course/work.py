@@ -13,10 +13,14 @@ import time
 from pathlib import Path, PurePosixPath
 
 from grader import __version__
-from grader.results import SubmissionResult
+from grader.results import SubmissionResult, clean_data
 from grader.sandbox.runner import GraderError
 
 NO_FILES = "no .py or .ipynb file in this submission"
+
+
+class JobError(Exception):
+    """The grader failed on one submission in a job process (not the student); str(e) says how."""
 
 
 def payload(key: str, names: list[str], files: list[Path], exercise: int | None = None) -> dict:
@@ -26,8 +30,9 @@ def payload(key: str, names: list[str], files: list[Path], exercise: int | None 
 
 def local_name(name: str) -> str:
     """The file name a shown name is graded under: its last part (after a zip's ':'), made safe."""
-    base = PurePosixPath(name.split(":")[-1].replace("\\", "/")).name
-    return base.lstrip(".") or "submission.py"
+    base = PurePosixPath(name.split(":")[-1].replace("\\", "/")).name.lstrip(".") or "submission.py"
+    suffix = PurePosixPath(base).suffix[:8]
+    return base if len(base.encode()) <= 120 else base[:60].encode()[:100].decode("utf-8", "ignore") + suffix
 
 
 def grade_payload(grader, job: dict, retries: int = 1) -> dict:
@@ -60,7 +65,37 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
         result.exercises = [ex for ex in result.exercises if ex.id == wanted]
         if not result.exercises and not result.error:
             result.error = f"no exercise {wanted} found in this submission"
-    return result.to_dict()
+    return clean_data(result.to_dict())  # the boundary: what a student produced is valid UTF-8 and bounded
+
+
+def submission_seconds(options, files: int = 1) -> float:
+    """The batch watchdog's bound on one submission, end to end: every run at its limit, reading, and slack."""
+    ex4, variants = options.ex4 or {}, len(options.variants)
+    # exercise 4's limit as grader/training/run.py's Plan sets it (importing that module would import torch here)
+    seconds = float(ex4.get("time_limit") or (1800.0 if ex4.get("full") else 60.0))
+    runs = 3 * variants * (options.limits.seconds + 10.0)  # exercises 1-3: each run, a fresh child, the comparison
+    training = 2 * seconds + (variants - 1) * min(seconds, 60.0)  # exercise 4, its hidden runs, autograd's own run
+    return 120.0 + 30.0 * max(1, files) + runs + training
+
+
+def job_main(conn, names, options) -> None:
+    """A batch's job process (grader/course/jobs.py): warm a Grader, say so, then grade each job the pipe brings."""
+    start_job_process(names, options)
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            break
+        if job is None:
+            break
+        try:
+            answer = ("ok", grade_payload(_grader, job))
+        except Exception as exc:  # noqa: BLE001 - a grader failure on this submission: the batch reports it
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(answer)
+    _grader.close()
+    os._exit(0)
 
 
 def warm_grader(names, options, sandbox=None, dataset=None):

@@ -13,8 +13,12 @@ from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 
 from grader.compare import Answer
+from grader.results import clean_data
 
 MAX_FRAME_BYTES = 256 * 1024 * 1024  # refuse anything larger without reading it into tensors
+META_TEXT = 16 * 1024  # characters kept of one string of the metadata (an exception's message, a warning)
+META_DEPTH = 12  # nesting kept of the metadata (the grader's own is 5 deep at most)
+META_ITEMS = 10_000  # entries kept of one list or object of the metadata
 
 
 class FrameError(Exception):
@@ -64,11 +68,32 @@ def decode(blob: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, dict]:
         header = json.loads(blob[8 : 8 + header_len])
         meta = json.loads(header.get("__metadata__", {}).get("meta", "{}"))
         tensors = _st_load(blob)
-    except Exception as exc:  # any parse failure of untrusted bytes is the child's fault
+    except Exception as exc:  # any parse failure of untrusted bytes (RecursionError included) is the child's fault
         raise FrameError(f"unreadable answer ({type(exc).__name__})") from None
     if not isinstance(meta, dict):
         raise FrameError("unreadable answer (metadata is not an object)")
-    return tensors, meta
+    return tensors, _normalise(meta)
+
+
+def _normalise(meta: dict) -> dict:
+    """The metadata bounded (depth, size, valid text) and its error and warnings in the shapes the parent reads.
+
+    Whatever the child's process sent (a student can write a fake record to its result pipe), what
+    leaves here is small, plain, valid UTF-8 and typed: reading it cannot raise in the parent.
+    """
+    meta = clean_data(meta, META_TEXT, META_DEPTH, META_ITEMS)
+    err = meta.get("error")
+    if isinstance(err, dict):
+        lineno = err.get("lineno")
+        meta["error"] = {**err, "type": str(err.get("type", "")), "message": str(err.get("message", "an error")),
+                         "lineno": lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else None,
+                         "integrity": err.get("integrity") is True}
+    elif "error" in meta and not isinstance(err, (str, list)):
+        meta["error"] = None
+    warnings = meta.get("warnings")
+    if "warnings" in meta:
+        meta["warnings"] = [w for w in warnings if isinstance(w, dict)] if isinstance(warnings, list) else []
+    return meta
 
 
 def answers(tensors: dict, meta: dict, names) -> dict:

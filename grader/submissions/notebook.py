@@ -26,10 +26,10 @@ NON_PYTHON_MAGICS = {"bash", "sh", "script", "writefile", "file", "html", "javas
                      "markdown", "svg", "perl", "ruby", "system", "sx"}
 _MAGIC = re.compile(r"^\s*(?:[%!?]|get_ipython\(\))")
 _HELP = re.compile(r"^\s*[\w.\[\]()'\"]+\?{1,2}\s*$")
-_ASSIGN_MAGIC = re.compile(r"^(\s*[\w\s,]+=\s*)[%!].*$")
-_CODE_HEADER = re.compile(r"^\s*#[#\s*_]*exercise\s*#?\s*([1-4])\b", re.I | re.M)
-_MD_HEADER = re.compile(r"^[#>\s*_]*exercise\s*#?\s*([1-4])\b", re.I | re.M)
-_TEXT_WRITE = re.compile(r"^\s*([A-Za-z_][\w\s,]*?)\s*(\[.*\]\s*)?([-+*/@]?)=(?!=)\s*(.*)$")
+_ASSIGN_MAGIC = re.compile(r"^([ \t]*[\w,][\w \t,]*+=[ \t]*)[%!].*$")
+_CODE_HEADER = re.compile(r"^[ \t]*#[# \t*_]*+exercise[ \t]*+#?[ \t]*+([1-4])\b", re.I | re.M)
+_MD_HEADER = re.compile(r"^[#> \t*_]*+exercise[ \t]*+#?[ \t]*+([1-4])\b", re.I | re.M)
+_TEXT_WRITE = re.compile(r"^\s*([A-Za-z_][\w\s,]*+)(\[[^=]*\]\s*)?([-+*/@]?)=(?!=)\s*(.*)$")
 _TEXT_UPDATE = re.compile(r"^\s*(lr\s*=|learning_rate\s*=|for\s+\w+\s*,\s*\w+\s+in\s+zip\(|[\w.]+\.data\s*[-+]?=)")
 _LOOP_CONTROL = re.compile(r"^(\s*|.*:\s*)(?:break|continue)(\s*(?:#.*)?)$")
 _LOOP_HEADER = re.compile(r"^\s*(?:async\s+)?(?:for|while)\b")
@@ -95,8 +95,14 @@ def neutralise(source: str) -> str:
 
 def headers_of(text: str, markdown: bool = False) -> list[tuple[int, int]]:
     """(line, N) of every '# Exercise N' comment (or markdown heading), in order."""
-    pattern = _MD_HEADER if markdown else _CODE_HEADER
-    return [(text.count("\n", 0, m.start()) + 1, int(m.group(1))) for m in pattern.finditer(text)]
+    found, line, pos, floor = [], 1, 0, 0  # the patterns run in linear time: no two adjacent parts match the same text
+    for m in (_MD_HEADER if markdown else _CODE_HEADER).finditer(text):  # lines counted from the previous match, not from the top each time
+        start, prev = m.start(), text.rfind("\n", 0, m.start() - 1) + 1  # it owns blank/banner lines above it
+        while floor <= prev < start and not text[prev:start - 1].strip(" \t#*_>" if markdown else " \t#*_"):
+            start, prev = prev, text.rfind("\n", 0, prev - 1) + 1
+        found.append((line := line + text.count("\n", pos, start), int(m.group(1))))
+        pos, floor = start, m.end()
+    return found
 
 
 def _target_names(target: ast.AST):
@@ -159,7 +165,7 @@ def _text_writes(code: str) -> list[Write]:
     """Assignments found line by line, for code that does not parse."""
     out = []
     for number, line in enumerate(code.split("\n"), 1):
-        m = _TEXT_WRITE.match(line)
+        m = _TEXT_WRITE.match(line) if len(line) <= 10_000 and "=" in line else None
         if m and not line.lstrip().startswith(("def ", "class ", "#")):
             bare = re.sub(r"[\s(),\[\]]", "", m.group(4).split("#")[0])
             none = bool(bare) and set(bare.split("None")) == {""}
@@ -202,7 +208,7 @@ def _training_loop(tree: ast.Module) -> ast.AST | None:
 
 def _text_loop(code: str) -> bool:
     """A training loop recognised by text (the cell does not parse)."""
-    return all(re.search(p, code, re.M) for p in (r"^\s*(for|while)\b.*:\s*(#.*)?$", r"^\s+loss\s*=[^=]",
+    return all(re.search(p, code, re.M) for p in (r"^[ \t]*+(for|while)\b.*:\s*(#.*)?$", r"^[ \t]++loss\s*=[^=]",
                                                     r"\bgrads\b|\.data\s*[-+]?=|^\s*lr\s*="))
 
 
@@ -225,12 +231,9 @@ def analyse(source: str) -> Info:
     code = neutralise(source)
     try:
         tree = ast.parse(code)
-    except SyntaxError:
-        tree = None
-    if tree is not None:
         writes, loop, reads = writes_of(tree), _training_loop(tree), names_read(tree)
-    else:
-        writes, loop, reads = _text_writes(code), _text_loop(code) or None, set(re.findall(r"[A-Za-z_]\w*", code))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # RecursionError: too deep to parse; read as text
+        tree, writes, loop, reads = None, _text_writes(code), _text_loop(code) or None, set(re.findall(r"[A-Za-z_]\w*", code))
     return Info(code, tree, writes, loop, headers_of(code), _hint(writes, tree, loop), reads)
 
 
@@ -326,7 +329,7 @@ def drop_loop_control(lines: list[str]) -> list[str]:
         if line.strip() and not line.lstrip().startswith("#"):
             while loops and _indent(line) <= loops[-1]:
                 loops.pop()
-            control = _LOOP_CONTROL.match(line)
+            control = _LOOP_CONTROL.match(line) if len(line) <= 10_000 else None
             if _LOOP_HEADER.match(line):
                 loops.append(_indent(line))
             elif control and not loops:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.submissions import bounds
 from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
                        names_read, training_block, writes_of)
 
@@ -70,6 +71,7 @@ def detect_exercise(code: str) -> int | None:
 def _read_text(path: Path) -> str:
     """The file as text; SubmissionError for unreadable, binary or non-UTF-8 files."""
     try:
+        bounds.check_size(path, SubmissionError)
         data = path.read_bytes()
     except OSError as exc:
         raise SubmissionError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
@@ -91,6 +93,8 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
         raise SubmissionError(f"{path.name}: not a Jupyter notebook (invalid JSON at line {exc.lineno})") from None
     if not isinstance(raw, dict) or not ({"cells", "worksheets", "nbformat"} & raw.keys()):
         raise SubmissionError(f"{path.name}: not a Jupyter notebook (JSON without notebook cells)")
+    if isinstance(raw.get("cells"), list):
+        bounds.check_cells(path, len(raw["cells"]), 0, SubmissionError)
     if raw.get("nbformat") != 4:
         raise SubmissionError(f"{path.name}: nbformat {raw.get('nbformat')} notebooks are not supported "
                               "(open and save it in Jupyter to convert it to nbformat 4)")
@@ -231,7 +235,7 @@ def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop:
     try:
         tree = ast.parse(text)
         needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in _defines(s)} - known
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child says so
         needed = set(re.findall(r"[A-Za-z_]\w*", text)) - known
     last = max(members, default=-1)
     units = [(i, unit) for i, info in infos.items() if info.tree is not None and (
@@ -312,9 +316,16 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
     if exercise is not None and exercise not in EXERCISE_IDS:
         raise ValueError(f"there is no exercise {exercise!r}; exercises are 1, 2, 3 and 4")
     path = Path(path)
+    with bounds.bounded(path, SubmissionError):
+        return _load(path, exercise)
+
+
+def _load(path: Path, exercise: int | None) -> Submission:
     text = _read_text(path)
     notebook = path.suffix.lower() == ".ipynb" or (path.suffix.lower() != ".py" and text.lstrip().startswith("{"))
     cells = notebook_cells(path, text) if notebook else py_cells(text)
+    code_chars = sum(len(c.source) for c in cells if c.kind == "code") if cells else len(text)
+    bounds.check_cells(path, len(cells or ()), code_chars, SubmissionError)
     if cells is None and exercise is None and len(set(n for _, n in headers_of(text))) > 1:
         cells = paragraph_cells(text)
     if cells is None:
@@ -323,9 +334,9 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
         if ex is None:
             raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
         loop = 0 if ex == 4 and info.loop else None
-        code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, path.name)
+        code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, bounds.shown(path))
         return Submission(path, {ex: code}, [])
-    exercises = find_exercises(cells, path.name)
+    exercises = find_exercises(cells, bounds.shown(path))
     if exercise is not None:
         exercises = {ex: code for ex, code in exercises.items() if ex == exercise}
     if not exercises:

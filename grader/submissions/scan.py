@@ -157,8 +157,8 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
     """
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+        scanner = _Scanner(checkers, _depth)
+        scanner.visit(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child cannot compile it either
         return []
-    scanner = _Scanner(checkers, _depth)
-    scanner.visit(tree)
     return sorted(set(scanner.found))

@@ -1,6 +1,8 @@
 """grader/identity.py and grader/archive.py: who each submission belongs to, from real export layouts."""
 from __future__ import annotations
 
+import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -180,3 +182,95 @@ def test_slug():
     assert slug("Zoë  O'Brien-Ünal") == "zoe-o-brien-unal"
     assert slug("../../etc/passwd") == "etc-passwd"
     assert slug("李") == "student"
+
+
+def test_a_de_duplicated_key_never_takes_another_students_own_key(tmp_path):
+    root = files(tmp_path / "in", {"Alice Smith.py": "x = 1\n", "alice_smith.py": "x = 1\n",
+                                   "alice-smith-2.py": "x = 1\n", "alice-smith-3/ex2.py": "x = 1\n"})
+    entries, _ = discover(root, tmp_path / "s")
+    keys = {e.origin: e.key for e in entries}
+    assert len(set(keys.values())) == 4
+    assert keys["alice-smith-2.py"] == "alice-smith-2" and keys["alice-smith-3"] == "alice-smith-3"
+    assert {keys["Alice Smith.py"], keys["alice_smith.py"]} == {"alice-smith", "alice-smith-4"}
+
+
+def test_metadata_in_one_students_folder_does_not_make_an_export(tmp_path):
+    root = files(tmp_path / "in", {"ann.py": "x = 1\n", "bob/ex2.py": "x = 1\n",
+                                   "mallory/submission_metadata.yml": GRADESCOPE_YML,
+                                   "mallory/submission_101/ex2.py": "x = 1\n"})
+    entries, _ = discover(root, tmp_path / "s")
+    assert {e.key: e.platform for e in entries} == {"ann": "folder", "bob": "folder", "mallory": "folder"}
+    assert by_key(entries)["mallory"].names == ["submission_101/ex2.py"]
+
+
+def test_metadata_at_the_root_counts_only_beside_the_folders_it_lists(tmp_path):
+    fake = files(tmp_path / "fake", {"submission_metadata.yml": "just: text\n", "ann.py": "x = 1\n"})
+    entries, notes = discover(fake, tmp_path / "s1")
+    assert [e.key for e in entries] == ["ann"] and "not read as a Gradescope export" in notes[0]
+    mixed = files(tmp_path / "mixed", {"submission_metadata.yml": GRADESCOPE_YML, "submission_101/ex2.py": "x = 1\n",
+                                       "zed.py": "x = 1\n"})
+    entries, notes = discover(mixed, tmp_path / "s2")
+    assert {e.key: e.platform for e in entries} == {"jane-doe-101": "gradescope", "zed": "folder"}
+    assert any("ambiguous layout" in n and "zed.py" in n for n in notes)
+    wrapped = tmp_path / "wrapped"
+    (wrapped).mkdir()
+    mixed.rename(wrapped / "export")  # a folder holding the unzipped export's folder
+    assert {e.platform for e in discover(wrapped, tmp_path / "s3")[0]} == {"gradescope", "folder"}
+
+
+def test_file_names_that_are_not_utf8_and_symbolic_links(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / os.fsdecode(b"caf\xe9.py")).write_text("x = 1\n")
+    (root / os.fsdecode(b"d\xffir")).mkdir()
+    (root / os.fsdecode(b"d\xffir") / os.fsdecode(b"\xfe.py")).write_text("x = 1\n")
+    (root / "link.py").symlink_to("/etc/passwd")
+    entries, notes = discover(root, tmp_path / "s")
+    for e in entries:
+        json.dumps(e.to_dict(), ensure_ascii=False).encode("utf-8")  # valid UTF-8 throughout
+    assert sorted(e.key for e in entries) == ["caf", "dir"]
+    assert any("symbolic link" in n for n in notes)
+
+
+@pytest.mark.parametrize("members, note", [
+    ([("a", "x"), ("a/b.py", "1")], "could not unpack 'a/b.py'"),
+    ([("a/b.py", "1"), ("a", "x")], "could not unpack 'a'"),
+    ([("n" * 300 + ".py", "1")], "File name too long"),
+    ([("/abs.py", "1"), ("../../up.py", "1"), ("C:/win.py", "1")], "would unpack outside the folder"),
+])
+def test_archive_members_that_cannot_be_unpacked_are_notes(tmp_path, members, note):
+    path = tmp_path / "student.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members + [("ok.py", "dlogits = None\n")]:
+            zf.writestr(name, data)
+    notes = archive.extract(path, tmp_path / "out")
+    assert any(note in n for n in notes), notes
+    assert (tmp_path / "out" / "ok.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "student.zip"]
+
+
+def test_a_member_whose_stated_size_is_false_is_a_note(tmp_path):
+    path = tmp_path / "student.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ok.py", "dlogits = None\n")
+        zf.writestr("lying.py", "x = 1\n" * 5000)
+    data = bytearray(path.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 18), (b"PK\x01\x02", 20)):  # compressed size: cut to 20 bytes
+        k = data.rfind(sig)
+        data[k + at:k + at + 4] = (20).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    notes = archive.extract(path, tmp_path / "out")
+    assert any("could not unpack 'lying.py'" in n for n in notes), notes
+    assert not (tmp_path / "out" / "lying.py").exists() and (tmp_path / "out" / "ok.py").is_file()
+
+
+def test_a_zip_whose_names_are_not_utf8_is_refused_with_a_reason(tmp_path):
+    path = tmp_path / "student.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ok.py", "1")
+    data = bytearray(path.read_bytes().replace(b"ok.py", b"o\xff.py"))
+    for sig, at in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):
+        data[data.find(sig) + at] |= 0x08  # the flag that says names are UTF-8
+    path.write_bytes(bytes(data))
+    with pytest.raises(archive.ArchiveError, match="not a readable .zip"):
+        archive.extract(path, tmp_path / "out")
