@@ -172,7 +172,6 @@ class Sandbox:
         header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=on_progress)
         out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
-        out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
         if frame:
             from grader.sandbox import wire
 
@@ -181,6 +180,8 @@ class Sandbox:
                 out.meta.update(meta)
             except wire.FrameError as exc:
                 out.stopped = out.stopped or f"its answer could not be read: {exc}"
+        # the worker's word, never the child's: only the grader knows whether it asked the run to stop
+        out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
         return out
 
     def end_session(self) -> None:
