@@ -1,8 +1,10 @@
 # Hostile: a batch-32-only backward block that interrupts itself (SIGINT, as Ctrl-C would) at step 1000,
 # to look like a run the user stopped. The hidden variants still run, and fail.
 # exercise: 4
-# expect-status: partial
-# expect-score: 1
+# expect-status: error
+# expect-score: 0
+# expect-error: KeyboardInterrupt
+# expect-check: training stopped at step 1,000
 import os
 import signal
 

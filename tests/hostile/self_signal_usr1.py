@@ -1,9 +1,10 @@
 # Hostile: a backward block that only works for a batch of 32, and that sends itself SIGUSR1 (the
 # grader's "stop" signal) at step 1000 so the hidden variants (a batch of 17) are skipped. Only the
-# parent decides that a run was stopped: the hidden variants still run, and fail.
+# parent decides that a run was stopped: the hidden variants still run, and fail; so does the training check.
 # exercise: 4
-# expect-status: partial
-# expect-score: 1
+# expect-status: incorrect
+# expect-score: 0
+# expect-check: fails on a batch of 17
 # expect-check: stopped itself
 import os
 import signal
