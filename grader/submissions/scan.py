@@ -74,6 +74,22 @@ def _false(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and not node.value
 
 
+def _root(node: ast.AST) -> str:
+    """The name an attribute chain starts from: `torch` for torch.ops.aten."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _torch_chain(node: ast.AST) -> bool:
+    """An attribute chain into torch (torch.ops.aten, torch._C._nn, F ...): a student's own x.my_backward is not."""
+    names = set()
+    while isinstance(node, ast.Attribute):
+        names.add(node.attr)
+        node = node.value
+    return _root(node) in ("torch", "F", "aten") or bool(names & {"ops", "aten", "_C", "_nn", "_VariableFunctions"})
+
+
 def _is_torch(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id == "torch"
 
@@ -102,9 +118,9 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, _ATTRS[attr])
         elif attr in _TORCH_ONLY and _is_torch(node.value):
             self.flag(node, _TORCH_ONLY[attr])
-        elif "backward" in attr:
+        elif "backward" in attr and _torch_chain(node.value):
             self.flag(node, f"calls PyTorch's backward kernel {attr} (autograd's derivative)")
-        elif attr in _EXEC:
+        elif attr in _EXEC and (attr not in ("system", "popen") or _root(node.value) in ("os", "posix")):
             self.flag(node, f"{_PROGRAMS} (os.{attr})")
         elif attr == "grad" and isinstance(node.ctx, ast.Load) and not self.in_checker:
             self.flag(node, "reads .grad (autograd's answer)")

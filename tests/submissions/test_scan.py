@@ -87,6 +87,8 @@ HONEST = [
     "print('backward pass done'); cmp('logprobs', dlogprobs, logprobs)",
     "import math\nimport numpy as np",
     "with torch.inference_mode():\n    dh = dlogits @ W2.T",
+    "import platform\nprint(platform.system())",
+    "def tanh_backward(dh, h):\n    return (1 - h**2) * dh\ndhpreact = helpers.tanh_backward(dh, h)",
     "import os\nprint(os.getpid())",
     "this is not python (",
 ]
