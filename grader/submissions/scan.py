@@ -44,6 +44,7 @@ _MODULES = {"functorch": "imports functorch (autograd)", "torch.autograd": "impo
             "subprocess": _PROGRAMS, "_posixsubprocess": _PROGRAMS, "pty": _PROGRAMS, "_ctypes": "imports ctypes (native code can bypass the grader)",
             "cffi": "imports cffi (native code can bypass the grader)", "torch._decomp": "imports torch._decomp (PyTorch's derivative formulas)",
             "torch._refs": "imports torch._refs (PyTorch's derivative formulas)",
+            "gc": "imports gc (reaches the grader's guards and their originals through the garbage collector)",
             "torch.func": "imports torch.func (autograd)", "torch._functorch": "imports torch._functorch (autograd)",
             "torch._C": "imports torch._C (a way around the grader's guards)",
             "grader": "imports the grader's own modules", "ctypes": "imports ctypes (native code can bypass the grader)"}

@@ -67,6 +67,7 @@ FLAGGED = [
     ("e.run_backward((l,), (g,), False, False, (w,), True, False)", 1, "run_backward"),
     ("with torch.inference_mode(False):\n    pass", 1, "inference_mode(False)"),
     ("torch.set_grad_enabled.__bases__[0](True)", 1, "__bases__"),
+    ("import gc\nobjs = gc.get_objects()", 1, "imports gc"),
 ]
 
 
