@@ -34,7 +34,7 @@ SECONDS = 2.0
 SECRET = "bpn-secret-" + secrets.token_hex(8)
 HEADER = re.compile(r"^#\s*(exercise|needs|expect-[a-z-]+):\s*(.*?)\s*$", re.M)
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs the per-run uid and namespaces the grader sets up as root")
-SUITE_BUDGET = 120.0  # seconds for the whole batch on a slow CI machine (about 50 s here)
+SUITE_BUDGET = 240.0  # seconds for the whole batch on a slow CI machine (54 cases: about 60 s here when idle, 90 s loaded)
 REQUIRED = {  # the list: at least these cases exist
     "infinite_loop", "long_sleep", "memory_bomb", "fork_bomb", "sys_exit", "os_exit", "raise_systemexit",
     "segfault", "output_flood", "fake_pass", "patched_torch", "patched_grader", "backward", "read_grad",
