@@ -88,7 +88,7 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
     names_path = data.names_path(names)
     fingerprint = rubric.fingerprint(options)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)  # results are the grader's and each student's own
     result = BatchResult(out)
     store = store_mod.Store(out)
     with tempfile.TemporaryDirectory(prefix="bpn-batch-") as tmp:

@@ -46,15 +46,15 @@ def scorecard_html(result) -> str:
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write a file so that a reader never sees half of it."""
+    """Write a file so that a reader never sees half of it, readable by its owner only (0600).
+
+    A folder it makes is 0700: one student's run, under a uid of its own, cannot read classmates' results.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; the file is for people to read
     os.replace(tmp, path)
     return path
 

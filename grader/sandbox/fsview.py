@@ -4,6 +4,8 @@ In a mount namespace of its own (made while the child is still root):
 - each directory other users cannot enter on the way to Python's files (pyenv under /root, mode
   0700) is covered by an empty tmpfs with only what Python needs bound back (/root/.pyenv), so
   the child can import the standard library while the rest of /root stays hidden;
+- every mount is remounted read-only (in this namespace only): /run/lock, /var/lock, /dev/mqueue and
+  any other world-writable place on disk can be read but not written;
 - /tmp, /var/tmp and /dev/shm are covered by small private tmpfs (paths Python needs, e.g. a venv
   in /tmp, are bound back), and the run's working directory is made inside the new /tmp: what
   the student writes never reaches the disk, is capped in size, and vanishes with the run.
@@ -109,8 +111,13 @@ def open_view(workdir: str, size_mb: int) -> None:
     staging = None
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-        os.mkdir(os.path.join(workdir, ".view"), 0o700)  # in the real workdir, which the parent removes
-        staging = os.open(os.path.join(workdir, ".view"), os.O_PATH | os.O_DIRECTORY)
+        mounts = _mount_points()
+        stage = os.path.join(workdir, ".view")  # in the real workdir, which the parent removes
+        os.mkdir(stage, 0o700)
+        _mount("tmpfs", stage, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0700,size=64k")  # stays writable
+        staging = os.open(stage, os.O_PATH | os.O_DIRECTORY)
+        for point, flags in mounts:  # every place on disk (/run/lock, /var/tmp, ...) becomes read-only
+            _read_only(point, flags)
         for directory in sorted(hide, key=len):
             _cover(directory, hide[directory], "mode=0755,size=64k", staging)
         for directory, keep in tmp.items():
@@ -121,6 +128,30 @@ def open_view(workdir: str, size_mb: int) -> None:
     finally:
         if staging is not None:
             os.close(staging)
+
+
+_FLAGS = {"nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, "nodiratime": 2048, "relatime": 1 << 21}
+_MS_RDONLY, _MS_REMOUNT = 1, 32
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """Every mount of this namespace (mount point, its flags to keep), from /proc/self/mountinfo."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")  # \040 for a space
+            flags = sum(_FLAGS.get(opt, 0) for opt in fields[5].split(","))
+            out.append((point, flags))
+    return out
+
+
+def _read_only(point: str, flags: int) -> None:
+    """Remount one mount read-only in this namespace, keeping its other flags (locked ones must stay)."""
+    try:
+        _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+    except OSError:
+        pass  # gone, or a mount the kernel will not change (already read-only, or under another's control)
 
 
 def clear(place: str, uid: int | None = None, keep: str = "") -> None:

@@ -32,10 +32,10 @@ def _refuse(what: str):
     return refuse
 
 
-def _refuse_true(what: str, original):
-    """A switch that may be turned off (torch.set_grad_enabled(False) is fine) but not on."""
-    def switch(mode, *args, **kwargs):
-        if mode:
+def _refuse_true(what: str, original, off: bool = True):
+    """A switch that may be turned off (torch.set_grad_enabled(False) is fine) but not on (`off`: which is allowed)."""
+    def switch(mode=True, *args, **kwargs):
+        if bool(mode) != (not off):
             raise IntegrityError(message(what))
         return original(mode, *args, **kwargs)
     return switch
@@ -105,8 +105,13 @@ _modes: list = []  # grad mode and forward-AD mode before install()
 _ABSENT = object()
 
 
+def _own(owner) -> bool:
+    """Whether `owner`'s own __dict__ says what it holds (a class; torch.ops.aten, which looks names up lazily)."""
+    return isinstance(owner, (type, torch._ops._OpNamespace))
+
+
 def _replace(owner, attr: str, value) -> None:
-    _saved.append((owner, attr, owner.__dict__.get(attr, _ABSENT) if isinstance(owner, type) else getattr(owner, attr)))
+    _saved.append((owner, attr, owner.__dict__.get(attr, _ABSENT) if _own(owner) else getattr(owner, attr)))
     setattr(owner, attr, value)
     _current.append((owner, attr, value))
 
@@ -190,6 +195,7 @@ def install(allow_requires_grad: bool = False) -> None:
         if getattr(module, "set_grad_enabled", None) is original_switch:
             _replace(module, "set_grad_enabled", set_grad_enabled)
     _replace(torch.autograd.variable.Variable, "_execution_engine", _RefusingEngine())
+    _more(original_switch)
     if not allow_requires_grad:
         _replace(torch.Tensor, "requires_grad", _requires_grad_property())
         _replace(torch.Tensor, "requires_grad_", _requires_grad_method())
@@ -197,6 +203,37 @@ def install(allow_requires_grad: bool = False) -> None:
     sys.meta_path.insert(0, finder)
     _saved.append((sys.meta_path, finder, _ABSENT))
     _current.append((sys.meta_path, finder, _ABSENT))
+
+
+def _more(original_switch) -> None:
+    """Other ways to grad mode or the engine: inference_mode(False), TorchScript's aten::grad/backward, threads for torch."""
+    original_inference = torch.inference_mode
+
+    class inference_mode(original_inference):  # noqa: N801 - the name the student wrote
+        def __init__(self, mode: bool = True) -> None:
+            if not mode:
+                raise IntegrityError(message("torch.inference_mode(False) (it switches autograd back on)"))
+            super().__init__(mode)
+
+    for module in (torch, torch.autograd, torch.autograd.grad_mode):
+        if getattr(module, "inference_mode", None) is original_inference:
+            _replace(module, "inference_mode", inference_mode)
+    _replace(torch._C, "_InferenceMode", _refuse_true("torch._C._InferenceMode", torch._C._InferenceMode, off=False))
+    jit_operation = torch._C._jit_get_operation
+
+    def get_operation(name, *args, **kwargs):
+        if str(name).split(".")[0] in ("aten::grad", "aten::backward", "aten::_grad", "aten::autograd"):
+            raise IntegrityError(message(f"TorchScript's {name} (autograd)"))
+        return jit_operation(name, *args, **kwargs)
+
+    _replace(torch._C, "_jit_get_operation", get_operation)
+    for name in ("grad", "backward"):  # torch.ops.aten.grad, whether or not it was looked up before
+        _replace(torch.ops.aten, name, _refuse(f"TorchScript's aten::{name} (autograd)"))
+    for name in ("script", "trace", "trace_module", "CompilationUnit"):  # TorchScript runs autograd in C++
+        _replace(torch.jit, name, _refuse(f"torch.jit.{name}"))
+    original_threads = torch.set_num_threads
+    _replace(torch, "set_num_threads", lambda n: original_threads(1))  # the child may start no thread
+    _replace(torch, "set_num_interop_threads", lambda n: None)
 
 
 def intact() -> bool:
@@ -207,7 +244,7 @@ def intact() -> bool:
         if owner is sys.meta_path:
             if not sys.meta_path or sys.meta_path[0] is not attr:
                 return False
-        elif (owner.__dict__.get(attr, _ABSENT) if isinstance(owner, type) else getattr(owner, attr, _ABSENT)) is not value:
+        elif (owner.__dict__.get(attr, _ABSENT) if _own(owner) else getattr(owner, attr, _ABSENT)) is not value:
             return False
     return True
 

@@ -23,7 +23,7 @@ from grader.sandbox import cgroups, fsview
 
 RUN_UID_BASE = 1_900_000_000  # no account lives up here; uid = base + pid is unique among live runs
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
-_CLONE_NEWNET = 0x40000000
+_CLONE_NEWNET, _CLONE_NEWIPC = 0x40000000, 0x08000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -120,6 +120,7 @@ def enter(conf: Confinement, file_mb: int) -> None:
         os.chown(conf.workdir, uid, uid)
         os.chdir(conf.workdir)
         _libc.unshare(_CLONE_NEWNET)  # no network at all (best effort: a container may forbid it)
+        _libc.unshare(_CLONE_NEWIPC)  # System V IPC and POSIX queues of its own: they die with the run
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # setuid programs cannot give root back
         os.setgroups([])
         os.setresgid(uid, uid, uid)

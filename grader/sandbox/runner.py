@@ -172,7 +172,7 @@ class Sandbox:
         running = {}
 
         def progress(record: dict) -> None:
-            if isinstance(record.get("running_line"), int):  # the clock watcher in the child (grader/sandbox/child.py)
+            if isinstance(record.get("running_line"), int):  # asked at the time limit (grader/sandbox/progress.py)
                 running["line"] = record["running_line"]
             elif on_progress is not None:
                 on_progress(record)
@@ -180,8 +180,6 @@ class Sandbox:
         header, frame = self._call(request, timeout=limits.seconds + GRACE_SECONDS, on_progress=progress)
         out = Outcome(output=header.get("output", ""), output_truncated=bool(header.get("output_truncated")),
                       seconds=float(header.get("seconds", 0.0)), stopped=_stopped(header, limits))
-        out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
-        out.meta["timed_out"] = bool(header.get("timed_out"))
         if frame:
             from grader.sandbox import wire
 
@@ -190,8 +188,12 @@ class Sandbox:
                 out.meta.update(meta)
             except wire.FrameError as exc:
                 out.stopped = out.stopped or f"its answer could not be read: {exc}"
+        # the worker's word, never the child's: only the grader knows whether it asked the run to stop, or timed it out
+        out.meta["stopped_by_user"] = bool(header.get("stopped_by_user"))
+        out.meta["timed_out"] = bool(header.get("timed_out"))
+        out.meta.pop("running_line", None)
         if out.meta["timed_out"] and "line" in running:
-            out.meta["running_line"] = running["line"]  # after the frame: a student's frame cannot claim it
+            out.meta["running_line"] = running["line"]
         return out
 
     def end_session(self) -> None:

@@ -17,7 +17,7 @@ import sys
 import torch
 
 from grader import data
-from grader.sandbox import tasks
+from grader.sandbox import kernels, syscalls, tasks
 from grader.sandbox.sessions import CHUNK, Sessions
 
 
@@ -47,6 +47,8 @@ def main(datasets: dict | None = None, task_modules=()) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints never corrupt the protocol
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     torch.set_num_threads(1)  # safe to fork, and bit-identical to the parent's forward pass
+    kernels.seal()  # autograd's backward kernels and engine refuse, in every thread of every child (never undone)
+    syscalls.program()  # the children's seccomp filter (no thread, no execve), compiled once
     datasets = dict(datasets or {})
     tasks.load(task_modules)  # before any child is forked, so no child imports them
     sessions: dict = {}  # names.txt -> Sessions

@@ -23,8 +23,28 @@ _ATTRS = {
     "forward_ad": "uses forward-mode autograd (torch.autograd.forward_ad)",
     "__globals__": "reaches into a function's __globals__ (a way around the grader's guards)",
     "__closure__": "reaches into a function's __closure__ (a way around the grader's guards)",
+    "__bases__": "reaches a class's __bases__ (a way around the grader's guards)",
+    "__mro__": "reaches a class's __mro__ (a way around the grader's guards)",
+    "__subclasses__": "reaches a class's __subclasses__ (a way around the grader's guards)",
+    "__import__": "calls __import__ (imports what the scan would flag, under another spelling)",
+    "run_backward": "calls autograd's engine (run_backward)",
+    "ImperativeEngine": "reaches autograd's engine (ImperativeEngine)",
+    "_execution_engine": "reaches autograd's engine (_execution_engine)",
+    "executable": "runs the Python interpreter again (sys.executable)",
+    "_ForceDispatchKeyGuard": "changes PyTorch's dispatch keys (a way around the grader's guards)",
+    "_InferenceMode": "switches inference mode (a way to switch autograd back on)",
 }
+# os functions that start another program
+_EXEC = ("execv", "execve", "execl", "execle", "execlp", "execlpe", "execvp", "execvpe", "posix_spawn", "posix_spawnp",
+         "spawnv", "spawnve", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "system", "popen", "fexecve")
+_THREADS = "starts a thread (grad mode is on again in a new thread; the grader allows none)"
+_PROGRAMS = "starts another program (a fresh interpreter has no guards; the grader allows none)"
 _MODULES = {"functorch": "imports functorch (autograd)", "torch.autograd": "imports torch.autograd",
+            "threading": _THREADS, "_thread": _THREADS, "concurrent.futures": _THREADS, "multiprocessing": _PROGRAMS,
+            "subprocess": _PROGRAMS, "_posixsubprocess": _PROGRAMS, "pty": _PROGRAMS, "_ctypes": "imports ctypes (native code can bypass the grader)",
+            "cffi": "imports cffi (native code can bypass the grader)", "torch._decomp": "imports torch._decomp (PyTorch's derivative formulas)",
+            "torch._refs": "imports torch._refs (PyTorch's derivative formulas)",
+            "gc": "imports gc (reaches the grader's guards and their originals through the garbage collector)",
             "torch.func": "imports torch.func (autograd)", "torch._functorch": "imports torch._functorch (autograd)",
             "torch._C": "imports torch._C (a way around the grader's guards)",
             "grader": "imports the grader's own modules", "ctypes": "imports ctypes (native code can bypass the grader)"}
@@ -55,6 +75,22 @@ def _false(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and not node.value
 
 
+def _root(node: ast.AST) -> str:
+    """The name an attribute chain starts from: `torch` for torch.ops.aten."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _torch_chain(node: ast.AST) -> bool:
+    """An attribute chain into torch (torch.ops.aten, torch._C._nn, F ...): a student's own x.my_backward is not."""
+    names = set()
+    while isinstance(node, ast.Attribute):
+        names.add(node.attr)
+        node = node.value
+    return _root(node) in ("torch", "F", "aten") or bool(names & {"ops", "aten", "_C", "_nn", "_VariableFunctions"})
+
+
 def _is_torch(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id == "torch"
 
@@ -83,6 +119,10 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, _ATTRS[attr])
         elif attr in _TORCH_ONLY and _is_torch(node.value):
             self.flag(node, _TORCH_ONLY[attr])
+        elif "backward" in attr and _torch_chain(node.value):
+            self.flag(node, f"calls PyTorch's backward kernel {attr} (autograd's derivative)")
+        elif attr in _EXEC and (attr not in ("system", "popen") or _root(node.value) in ("os", "posix")):
+            self.flag(node, f"{_PROGRAMS} (os.{attr})")
         elif attr == "grad" and isinstance(node.ctx, ast.Load) and not self.in_checker:
             self.flag(node, "reads .grad (autograd's answer)")
         elif attr == "requires_grad" and isinstance(node.ctx, ast.Store):
@@ -101,6 +141,8 @@ class _Scanner(ast.NodeVisitor):
         first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("mode", "requires_grad")), None)
         if name in _SWITCHES and not _false(first):
             self.flag(node, _SWITCHES[name])
+        if name == "inference_mode" and first is not None and not (isinstance(first, ast.Constant) and first.value):
+            self.flag(node, "switches autograd back on (torch.inference_mode(False))")
         for keyword in node.keywords:
             if keyword.arg == "requires_grad" and not _false(keyword.value) and name != "requires_grad_":
                 self.flag(node, "creates a tensor with requires_grad=True (to rebuild the graph)")
@@ -118,17 +160,30 @@ class _Scanner(ast.NodeVisitor):
                 for _, what in (scan(text, tuple(self.checkers), self.depth + 1) if self.depth < 3 else []):
                     self.flag(node, f"{what} (inside {name})")
             return
+        if name in ("__import__", "import_module"):
+            for text in strings:
+                self.imported(node, text)
+            if not strings:
+                self.flag(node, f"imports a module named at run time ({name}), which the grader cannot check")
+                return
         words = [w for text in strings for w in _WORDS if w in text]
         if words:
             self.flag(node, f"names {words[0]!r} in a string given to {name}() (a way to hide autograd)")
 
+    def imported(self, node: ast.AST, name: str) -> None:
+        for module, what in _MODULES.items():
+            if name == module or name.startswith(module + "."):
+                self.flag(node, what)
+
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and node.value in _NAMES:
+        if isinstance(node.value, str) and (node.value in _MODULES or node.value in _EXEC or node.value in _ATTRS):
+            self.flag(node, f"names {node.value!r} in a string (a way to reach it without writing it)")
+        elif isinstance(node.value, str) and node.value in _NAMES:
             self.flag(node, f"names {node.value!r} in a string (a way to reach autograd or the guards without writing it)")
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         text = _string(node)
-        if text is not None and text in _NAMES:
+        if text is not None and (text in _NAMES or text in _MODULES or text in _EXEC or text in _ATTRS or "backward" in text):
             self.flag(node, f"builds the name {text!r} from strings (a way to reach autograd or the guards without writing it)")
         self.generic_visit(node)
 
@@ -137,9 +192,7 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(node, ast.ImportFrom) and node.module == "torch":
             names += [f"torch.{a.name}" for a in node.names]
         for name in names:
-            for module, what in _MODULES.items():
-                if name == module or name.startswith(module + "."):
-                    self.flag(node, what)
+            self.imported(node, name)
         self.generic_visit(node)
 
     visit_ImportFrom = visit_Import

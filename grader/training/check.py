@@ -140,7 +140,7 @@ def _at(steps: list) -> str:
 
 STOPS = {"invalid": "the gradients could not update the parameters", "nonfinite": "a gradient held NaN or inf",
          "error": "your code raised an error", "changed": "your code changed a parameter",
-         "diverged": "the loss became inf or NaN"}
+         "diverged": "the loss became inf or NaN", "self": "your code stopped the run itself"}
 
 
 def training_check(run: StudentRun, auto, plan: Plan, failure: str, per_step: list, full: dict | None = None,
@@ -153,7 +153,7 @@ def training_check(run: StudentRun, auto, plan: Plan, failure: str, per_step: li
     facts: dict = {}
     last = run.checkpoints[-1].step if run.checkpoints else 0
     bad = next((c for step, checks in per_step if step == last for c in checks if c.status != PASS), None)
-    if run.stop in ("error", "changed"):
+    if run.stop in ("error", "changed", "self"):  # "self": its own code sent the stop signal (grader/training/run.py)
         check.status = ERROR
         check.message = f"training stopped at step {last:,}: {failure}" if run.done else f"training did not run: {failure}"
         return check, facts

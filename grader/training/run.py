@@ -98,6 +98,10 @@ class StudentRun:
         run.done = max(0, min(_int(m.get("steps_done")), plan.steps))
         run.stop = str(m.get("stop") or "")[:40]
         run.detail = str(m.get("detail") or "")[:300]
+        if m.get("stopped_by_user"):  # the parent asked the run to stop (Ctrl-C): whatever the child says
+            run.stop = "user"
+        elif run.stop == "user":  # the child says "stopped", but nobody asked: its own code sent the signal
+            run.stop, run.detail = "self", f"step {_int(m.get('steps_done'))}"
         run.seconds, run.backward_ms = _float(m.get("seconds")), _float(m.get("backward_ms"))
         run.notes = [str(n)[:300] for n in (m.get("notes") or [])[:5] if isinstance(n, str)]
         run.losses = _floats(t.get("loss"), training.LOSS_STEPS_CAP)
@@ -125,6 +129,9 @@ class StudentRun:
             return f"stopped after {self.done:,} of {self.steps:,} steps: {self.detail or 'time limit'}"
         if self.stop == "user":
             return f"stopped by you (Ctrl-C) after {self.done:,} of {self.steps:,} steps"
+        if self.stop == "self":
+            return (f"stopped itself after {self.done:,} of {self.steps:,} steps (a stop signal the grader did not send): "
+                    "only the grader stops a run")
         return ""
 
 

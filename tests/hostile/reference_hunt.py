@@ -2,8 +2,9 @@
 # There are none to find: the child never has them, and the parent's files and memory are out of reach.
 # exercise: 2
 # needs: root (its verdict relies on the per-run uid and namespaces; see SECURITY.md)
-# expect-status: incorrect
+# expect-status: flagged
 # expect-score: 0
+# expect-integrity: imports gc
 # expect-output: worker memory: refused
 import gc
 import glob

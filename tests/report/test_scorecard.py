@@ -32,3 +32,12 @@ def test_json_totals():
     d = sample().to_dict()
     assert d["score"] == 5 and d["max_score"] == 10 and d["exercises"][0]["status"] == "partial"
     assert d["exercises"][0]["checks"][1]["expected_shape"] == [32, 64]
+
+
+def test_results_are_readable_by_their_owner_only(tmp_path):
+    """0600 files in 0700 folders: a student's run, under a uid of its own, cannot read classmates' results."""
+    import stat
+
+    path = report.write_json(sample(), tmp_path / "out" / "alice" / "result.json")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -34,11 +34,18 @@ SECONDS = 2.0
 SECRET = "bpn-secret-" + secrets.token_hex(8)
 HEADER = re.compile(r"^#\s*(exercise|needs|expect-[a-z-]+):\s*(.*?)\s*$", re.M)
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs the per-run uid and namespaces the grader sets up as root")
-SUITE_BUDGET = 120.0  # seconds for the whole batch on a slow CI machine (about 50 s here)
+SUITE_BUDGET = 240.0  # seconds for the whole batch on a slow CI machine (54 cases: about 60 s here when idle, 90 s loaded)
 REQUIRED = {  # the issue's list: at least these cases exist
     "infinite_loop", "long_sleep", "memory_bomb", "fork_bomb", "sys_exit", "os_exit", "raise_systemexit",
     "segfault", "output_flood", "fake_pass", "patched_torch", "patched_grader", "backward", "read_grad",
     "lying_subclass", "huge_tensor", "workdir_files", "output_dir", "environment", "network",
+    # issue 14: autograd out of reach, runs that stop themselves, what a run leaves behind
+    "thread_autograd", "thread_pool_grad", "thread_raw", "backward_kernel_nll", "backward_kernel_tanh",
+    "backward_kernel_variablefunctions", "backward_kernel_engine_nodes", "engine_instance", "torchscript_grad",
+    "inference_mode_off", "fresh_interpreter_subprocess", "fresh_interpreter_execv", "fresh_interpreter_posix_spawn",
+    "fresh_interpreter_multiprocessing", "import_ctypes_dunder", "import_ctypes_importlib", "import_ctypes_builtins",
+    "self_signal_usr1", "self_signal_sigint", "leftover_files_1_write", "leftover_files_2_read", "sysv_shm_1_keep",
+    "sysv_shm_2_find",
 }
 
 
@@ -166,6 +173,19 @@ def test_the_grader_package_is_untouched():
 
 def test_the_secret_never_reaches_the_child(batch):
     assert SECRET not in json.dumps(batch["report"])
+
+
+LEFTOVER_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue", "/run", "/srv", "/")
+
+
+@ROOT_ONLY
+def test_nothing_a_run_left_is_on_the_host(batch):
+    """leftover_files_* and sysv_shm_*: no file in a world-writable place, no System V segment outlives its run."""
+    assert "leftover_files_1_write" in batch["cases"] and "sysv_shm_1_keep" in batch["cases"]
+    for place in LEFTOVER_PLACES:
+        assert not Path(place, "bpn-leftover-secret").exists(), place
+    keys = [line.split()[0] for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
+    assert str(0x42504E31) not in keys
 
 
 @ROOT_ONLY

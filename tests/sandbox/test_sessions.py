@@ -9,6 +9,7 @@ import pytest
 from grader.grading import Grader
 from grader.sandbox.limits import Limits
 from grader.model import HIDDEN, PUBLIC
+from grader.sandbox import syscalls
 from grader.sandbox.runner import Sandbox
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
@@ -84,8 +85,9 @@ def test_what_a_run_prints_stays_with_that_run(sandbox):
 
 
 @pytest.mark.parametrize("leftover", [
-    "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
-    "import subprocess\nsubprocess.Popen(['sleep', '30'])\n",
+    pytest.param("import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
+                 marks=pytest.mark.skipif(syscalls.available(), reason="no thread can start (seccomp): see the next test")),
+    "import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\n",
     "torch.Tensor.backward = lambda self, *a, **k: None\n",  # the guards undone
     "Xtr[0, 0] = 5\n",  # the dataset, which runs share uncopied
 ], ids=["thread", "process", "guards", "dataset"])
@@ -96,6 +98,16 @@ def test_a_run_that_leaves_something_behind_ends_its_session(sandbox, leftover):
     assert first.stopped == "" and pid_of(first) != pid_of(second)
     assert "xtr 0" in second.output
     assert second.error and second.error["integrity"]  # the next run has its guards again
+
+
+@pytest.mark.skipif(not syscalls.available(), reason="no seccomp binding (pyseccomp, libseccomp2)")
+def test_a_thread_cannot_start_so_the_session_goes_on(sandbox):
+    first = run(sandbox, PID + "import threading, time\nthreading.Thread(target=time.sleep, args=(30,)).start()\n"
+                               "dlogits = None", "s9")
+    second = run(sandbox, PID + "dlogits = None", "s9")
+    sandbox.end_session()
+    assert "can't start new thread" in first.meta["warnings"][0]["message"]
+    assert pid_of(first) == pid_of(second)
 
 
 def test_a_limit_hit_after_other_runs_is_judged_in_a_fresh_child(sandbox):

@@ -47,6 +47,27 @@ FLAGGED = [
     ("import ctypes", 1, "ctypes"),
     ("torch._C._EngineBase", 1, "torch._C"),
     ("def helper(t):\n    return t.grad\n", 2, "reads .grad"),  # only the lecture's cmp may read .grad
+    # issue 14: other spellings of imports, backward kernels, threads, fresh interpreters, the engine
+    ("c = __import__('ctypes')", 1, "imports ctypes"),
+    ("import importlib\nc = importlib.import_module('ct' + 'ypes')", 2, "imports ctypes"),
+    ("import builtins\nimp = getattr(builtins, '__imp' + 'ort__')", 2, "'__import__'"),
+    ("m = __import__(name)", 1, "imports a module named at run time"),
+    ("import _ctypes", 1, "imports ctypes"),
+    ("d = torch.ops.aten.nll_loss_backward(g, p, Yb, None, 1, -100, w)", 1, "backward kernel nll_loss_backward"),
+    ("k = getattr(torch.ops.aten, 'tanh_' + 'backward')", 1, "'tanh_backward'"),
+    ("import threading", 1, "starts a thread"),
+    ("from concurrent.futures import ThreadPoolExecutor", 1, "starts a thread"),
+    ("import _thread", 1, "starts a thread"),
+    ("import subprocess", 1, "starts another program"),
+    ("import multiprocessing", 1, "starts another program"),
+    ("import os\nos.execv('/bin/sh', ['sh'])", 2, "starts another program"),
+    ("import os\nos.posix_spawn('/bin/sh', ['sh'], {})", 2, "starts another program"),
+    ("import sys\nexe = sys.executable", 2, "sys.executable"),
+    ("e = torch.autograd.variable.ImperativeEngine()", 1, "ImperativeEngine"),
+    ("e.run_backward((l,), (g,), False, False, (w,), True, False)", 1, "run_backward"),
+    ("with torch.inference_mode(False):\n    pass", 1, "inference_mode(False)"),
+    ("torch.set_grad_enabled.__bases__[0](True)", 1, "__bases__"),
+    ("import gc\nobjs = gc.get_objects()", 1, "imports gc"),
 ]
 
 
@@ -66,6 +87,10 @@ HONEST = [
     "def cmp(s, dt, t):\n    ex = torch.all(dt == t.grad).item()\n    print(s, ex)",
     "print('backward pass done'); cmp('logprobs', dlogprobs, logprobs)",
     "import math\nimport numpy as np",
+    "with torch.inference_mode():\n    dh = dlogits @ W2.T",
+    "import platform\nprint(platform.system())",
+    "def tanh_backward(dh, h):\n    return (1 - h**2) * dh\ndhpreact = helpers.tanh_backward(dh, h)",
+    "import os\nprint(os.getpid())",
     "this is not python (",
 ]
 

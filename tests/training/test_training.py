@@ -203,3 +203,17 @@ def test_a_block_that_updates_a_parameter_itself_is_stopped(ex4):
     ex = ex4(code, steps=SHORT)
     assert "changed bngain in place at step 0" in ex.error and ex.checks[-1].status == "error"
     assert by_name(ex)["bngain"].status == "fail" and by_name(ex)["W2"].status == "pass"
+
+
+def test_only_the_parent_says_a_run_was_stopped_by_the_user():
+    """A child that says "stopped" when the grader did not ask (its code sent itself the signal) stopped itself."""
+    from types import SimpleNamespace
+
+    from grader.sandbox.runner import Outcome
+    from grader.training.run import Plan, StudentRun
+
+    plan = Plan.from_options(SimpleNamespace(ex4={}))
+    claimed = StudentRun.decode(Outcome(meta={"stop": "user", "steps_done": 1001, "stopped_by_user": False}), plan)
+    assert claimed.stop == "self" and "stopped itself after 1,001" in claimed.stopped_message()
+    asked = StudentRun.decode(Outcome(meta={"stop": "", "steps_done": 50, "stopped_by_user": True}), plan)
+    assert asked.stop == "user" and "stopped by you (Ctrl-C)" in asked.stopped_message()
