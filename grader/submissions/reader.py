@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.submissions import sections
+from grader.submissions import names as student_names, sections
 from grader.submissions.block import training_block
 from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
                        names_read, writes_of)
@@ -39,12 +39,15 @@ class ExerciseCode:
     line_map: list[tuple[int | None, int]]
     notes: list[str] = field(default_factory=list)
     checkers: tuple[str, ...] = ("cmp",)  # names of the student's cmp-like functions (bind them to a no-op)
+    hints: dict[str, str] = field(default_factory=dict)  # gradient -> "did you mean `dlogits_a` or `dlogits_b`?"
 
     def locate(self, lineno: int) -> str:
         """'cell 12, line 7' (notebook) or 'line 7' (.py) for line `lineno` of `code`."""
         if not 1 <= lineno <= len(self.line_map):
             return f"line {lineno} of the extracted code"
         cell, line = self.line_map[lineno - 1]
+        if line == 0:
+            return f"line {lineno} of the extracted code (added by the grader: {self.code.split(chr(10))[lineno - 1].strip()})"
         return f"line {line}" if cell is None else f"cell {cell}, line {line}"
 
     @property
@@ -219,7 +222,8 @@ def _helper_units(info: Info, whole: bool) -> list[tuple[list[int], set[str], se
     """(lines, names defined, names read) that a helper cell offers (whole), or each function of a loop cell."""
     body = [s for s in info.tree.body if s not in _checker_defs(info.tree)]
     if not whole:
-        return [(_span(s), {s.name}, names_read(s)) for s in body if isinstance(s, _DEFS)]
+        return [(_span(s), _defines(s), names_read(s)) for s in body if isinstance(s, _DEFS) or  # or a flag: use_autograd = False
+                isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and _harmless(s)]
     if not all(map(_harmless, info.tree.body)):
         return []
     return [([k for s in body for k in _span(s)], {n for s in body for n in _defines(s)}, names_read(ast.Module(body, [])))]
@@ -250,7 +254,8 @@ def find_exercises(cells: list[Cell], source: str) -> dict[int, ExerciseCode]:
     """Locate each exercise by what the cells do: the names they assign, the headers around them, the loop."""
     found = sections.assign(cells)
     cells, infos, members, loop = found.cells, found.infos, found.members, found.loop
-    exercises = {ex: _build(ex, cells, infos, members[ex], loop if ex == 4 else None, source) for ex in sorted(found.seen)}
+    exercises = {ex: adapt(_build(ex, cells, infos, members[ex], loop if ex == 4 else None, source), found.aliases)
+                 for ex in sorted(found.seen)}
     if 4 in exercises:
         exercises[4].notes[:0] = found.notes4
     return exercises
@@ -274,6 +279,7 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
             raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
         loop = 0 if ex == 4 and info.loop else None
         code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, path.name)
+        code = adapt(code, student_names.forward_aliases([info]))
         return Submission(path, {ex: code}, [])
     exercises = find_exercises(cells, path.name)
     if exercise is not None:
@@ -282,6 +288,20 @@ def load_submission(path: Path, exercise: int | None = None) -> Submission:
         wanted = f"exercise {exercise}" if exercise else "exercise"
         raise SubmissionError(f"{path.name}: no {wanted} found: {_NOT_FOUND}")
     return Submission(path, exercises, [])
+
+
+def adapt(code: ExerciseCode, aliases: dict[str, str]) -> ExerciseCode:
+    """The student's own names made usable: `yb = Yb` before the code, `dlogits = dlogits_fast` after it.
+
+    The added lines map to no line of the student's (line 0 in line_map).
+    """
+    before, after, notes, hints = student_names.adapt(code.code, code.exercise, aliases)
+    if before or after:
+        code.code = "".join(line + "\n" for line in before) + code.code + "".join(line + "\n" for line in after)
+        code.line_map = [(None, 0)] * len(before) + code.line_map + [(None, 0)] * len(after)
+    code.notes += notes
+    code.hints.update(hints)
+    return code
 
 
 def _prefix(path: Path) -> int | None:

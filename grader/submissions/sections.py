@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.submissions.notebook import Cell, Info, analyse, compatible, detect, headers_of
+from grader.submissions import names as student_names
+from grader.submissions.notebook import EX1_GRADS, Cell, Info, analyse, compatible, detect, headers_of
 
 EXERCISE_IDS = (1, 2, 3, 4)
 _FRESH_ONLY = ("dlogits", "dhprebn")  # exercise 1 assigns these too; afresh after it, they start exercise 2 (3)
@@ -19,6 +20,7 @@ class Sections:
     loop: int | None = None  # the training loop cell whose backward block is exercise 4
     seen: set[int] = field(default_factory=set)  # exercises named by a header or found by their code
     notes4: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # the student's forward names -> the lecture's
 
 
 def assign(cells: list[Cell]) -> Sections:
@@ -32,6 +34,7 @@ def assign(cells: list[Cell]) -> Sections:
     cells = [part for cell in cells for part in split_at_headers(cell)]
     infos = {i: analyse(c.source) for i, c in enumerate(cells) if c.kind == "code"}
     members: dict[int, list[int]] = {ex: [] for ex in EXERCISE_IDS}
+    aliases = student_names.forward_aliases([infos[i] for i in sorted(infos)])
     loops, seen, context = [], set(), None
     owner: dict[str, tuple[int, int]] = {}  # gradient -> (exercise, cell) of its last fresh assignment
     last_header = -1  # index of the last cell holding an exercise header
@@ -43,12 +46,12 @@ def assign(cells: list[Cell]) -> Sections:
             last_header = i if found else last_header
             continue
         info = infos[i]
-        names = info.graded()
+        names = info.graded() or _near(info, aliases)
         kinds = {w.name for w in info.writes if w.name in names and w.kind != "placeholder"}
         first = min((w.line for w in info.writes if w.name in names), default=10**9)
         lead = [n for line, n in info.headers if line <= first]
         here = lead[-1] if lead else info.hint or context
-        ex = 4 if info.loop else (here if compatible(here, names) else detect(info)) if names else None
+        ex = 4 if info.loop else (here if compatible(here, names) else detect(info) or _detect(names)) if names else None
         fresh = {w.name for w in info.writes if w.name in names and w.kind == "assign"}
         updated = [owner[n] for n in kinds if n not in fresh and n in owner and owner[n][1] > last_header]
         if ex and not info.loop and not lead and kinds and not fresh and updated:
@@ -62,7 +65,7 @@ def assign(cells: list[Cell]) -> Sections:
         seen.update([n for _, n in info.headers] + ([ex] if ex else []))
         last_header = i if info.headers else last_header
         context = info.headers[-1][1] if info.headers else info.hint or ex or context
-    out = Sections(cells, infos, members, loops[-1] if loops else None, seen)
+    out = Sections(cells, infos, members, loops[-1] if loops else None, seen, aliases=aliases)
     if len(loops) > 1:
         names = ", ".join(cell_name(cells[i]) for i in loops)
         out.notes4.append(f"the exercise 4 training loop is in {len(loops)} cells ({names}); the last one counts")
@@ -71,6 +74,19 @@ def assign(cells: list[Cell]) -> Sections:
         out.notes4.append(f"exercise 4 gradients assigned outside the training loop ({names}) are ignored")
         members[4] = []
     return out
+
+
+def _near(info: Info, aliases: dict[str, str]) -> set[str]:
+    """The gradients a cell assigns under a near name only (dlogits_fast, dh_prebn): what it stands for."""
+    written = {w.name for w in info.writes if w.kind in ("assign", "update")}
+    return {target for target, hits in student_names.near_names(written, None, aliases).items() if len(hits) == 1}
+
+
+def _detect(names: set[str]) -> int | None:
+    """detect() for a cell's near names."""
+    if names - {"dlogits", "dhprebn"} <= set(EX1_GRADS) and names - {"dlogits", "dhprebn"}:
+        return 1
+    return 2 if names == {"dlogits"} else 3 if names == {"dhprebn"} else None
 
 
 def split_at_headers(cell: Cell) -> list[Cell]:
