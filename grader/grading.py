@@ -9,7 +9,7 @@ import torch
 
 from grader import __version__, compare, data, model
 from grader.submissions import scan
-from grader.sandbox import wire
+from grader.sandbox import reach, wire
 from grader.exercises import Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
 from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult
@@ -102,7 +102,7 @@ class Grader:
         per_variant = []
         for variant in self.options.variants:
             outcome = self.sandbox.run(ex.id, code.code, variant, self.options.limits,
-                                       options={"checkers": list(code.checkers)}, session=session)
+                                       options={"checkers": list(code.checkers), "reach": scan.flagged_lines(code.code)}, session=session)
             per_variant.append((variant, self.check_outcome(ex, outcome, variant, code)))
             result.seconds += outcome.seconds
             if variant is self.options.variants[0]:
@@ -123,6 +123,8 @@ class Grader:
                 result.notes.append(f"{code.locate(warning['lineno'])}: {warning.get('message', '')} "
                                     "(skipped: that line assigns nothing)")
         found = dict(scan.scan(code.code))
+        for line in reach.unreached(found, outcome.meta.get("reached")):  # issue 13: flagged code that never ran
+            result.notes.append(f"{code.locate(line)}: {found.pop(line)}, in code that never ran (not counted; for the instructor)")
         if outcome.error and outcome.error.get("integrity"):
             found[outcome.error.get("lineno")] = outcome.error.get("message", "uses autograd")
             result.error = ""

@@ -19,7 +19,7 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import fsview, guards, progress, wire
+from grader.sandbox import fsview, guards, progress, reach as reach_lines, wire
 from grader import model
 from grader.exercises import get as get_exercise
 
@@ -105,13 +105,13 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 
-def compile_statements(code: str) -> list:
+def compile_statements(code: str, reach: tuple = ()) -> list:
     """The student's code as (statement, code object) pairs; SyntaxError as Python raises it."""
-    tree = ast.parse(code, STUDENT_FILE)
+    tree = reach_lines.instrument(ast.parse(code, STUDENT_FILE), reach)  # `reach`: lines to record (sandbox/reach.py)
     return [(stmt, compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec")) for stmt in tree.body]
 
 
-def run_code(code: str, ns: dict, compiled: dict | None = None) -> tuple[dict | None, list[dict]]:
+def run_code(code: str, ns: dict, compiled: dict | None = None, reach: tuple = ()) -> tuple[dict | None, list[dict]]:
     """Execute the student's code in `ns` statement by statement.
 
     Returns (error, warnings). A failing statement that assigns nothing (a `cmp(...)` or `print`
@@ -120,11 +120,12 @@ def run_code(code: str, ns: dict, compiled: dict | None = None) -> tuple[dict | 
     `compiled`: code text -> compile_statements(), kept between runs of the same code.
     """
     try:
-        statements = compiled[code] if compiled is not None and code in compiled else compile_statements(code)
+        key = (code, tuple(reach)) if reach else code
+        statements = compiled[key] if compiled is not None and key in compiled else compile_statements(code, tuple(reach))
     except SyntaxError as exc:
         return student_error(exc, code, ns), []
     if compiled is not None:
-        compiled[code] = statements
+        compiled[key] = statements
     warnings, integrity = [], None
     for stmt, codeobj in statements:
         try:
@@ -216,11 +217,14 @@ class Session:
                 ns[name] = _cmp  # the student's own cmp-like helpers: grading happens outside
         if ready is not None:
             ready()  # the worker has confined the run: the student's code may start
-        error, warnings = run_code(request["code"], ns, self.compiled)
+        reach = reach_lines.Reach((request.get("options") or {}).get("reach"))
+        reach.install(ns)
+        error, warnings = run_code(request["code"], ns, self.compiled, tuple(sorted(reach.lines)))
         self._reset()  # before the grader's own code below: a student's sys.setrecursionlimit(50) is not its problem
         graded = get_exercise(request["exercise"]).graded
         tensors, described = collect(ns, graded, request["limits"]["max_numel"])
-        frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings})
+        frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings,
+                                      "reached": reach.report(request["code"])})
         del ns, tensors
         gc.collect()  # what the student's functions kept alive (their globals are the namespace)
         return frame, self._fit()

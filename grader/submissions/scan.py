@@ -162,3 +162,8 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
     scanner = _Scanner(checkers, _depth)
     scanner.visit(tree)
     return sorted(set(scanner.found))
+
+
+def flagged_lines(code: str) -> list[int]:
+    """The lines scan() flags: the child reports which of them ran (grader/sandbox/reach.py)."""
+    return sorted({line for line, _ in scan(code) if isinstance(line, int)})
