@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from grader import __version__, compare, data, model
-from grader.submissions import scan
+from grader.submissions import archive, scan
+from grader.submissions.files import prefer
 from grader.sandbox import reach, wire
 from grader.exercises import Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
@@ -19,7 +20,7 @@ from grader.training import CHILD_TASKS
 from grader.training.check import grade_training
 from grader.verdicts import describe_failure, describe_variant, merge_variants  # noqa: F401 - re-exported
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
+SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")  # a .zip is unpacked (submissions/archive.py)
 # The runs of one submission share a child (grader/sandbox/sessions.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
@@ -68,17 +69,21 @@ class Grader:
         result = SubmissionResult(submission=", ".join(str(p) for p in paths), grader_version=__version__)
         found: dict[int, ExerciseCode] = {}
         named = {Path(p) for p in paths}
-        for path in expand(paths):
-            try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
-                sub = load_submission(path, exercise if path in named else None)
-            except SubmissionError as exc:
-                result.notes.append(str(exc))
-                continue
-            result.notes.extend(sub.notes)
-            for ex_id, code in sub.exercises.items():
-                if ex_id in found:
-                    result.notes.append(f"exercise {ex_id} appears in {found[ex_id].source} and {code.source}; the last one counts")
-                found[ex_id] = code
+        with archive.unpacked(expand(paths)) as (files, unpack_notes):  # a student's own .zip: its files
+            result.notes.extend(unpack_notes)
+            for path in files:
+                try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
+                    sub = load_submission(path, exercise if path in named else None)
+                except SubmissionError as exc:
+                    result.notes.append(str(exc))
+                    continue
+                result.notes.extend(sub.notes)
+                for ex_id, code in sub.exercises.items():
+                    if ex_id in found:  # two files of one exercise: the one named like the stub wins
+                        code, note = prefer(ex_id, found[ex_id], code)
+                        result.notes.append(note)
+                        result.duplicates.append(note)
+                    found[ex_id] = code
         if not found:
             result.error = "; ".join(result.notes) or "no exercise found"
         self._sessions += 1

@@ -108,3 +108,11 @@ def test_reach_records_only_statements_that_ran():
     ns["f"]()
     assert reach.report(code) == [5]
     assert Reach([3]).report("__bpn_reach__ = print") == [3]  # code that names the recorder: all counted as run
+
+
+def test_duplicate_file_is_noted_and_flagged(grader):
+    from grader.course.summary import submission_flags
+
+    result = grader.grade([FIXTURES / "folders" / "dup_old"])
+    assert result.duplicates and "graded ex2_cross_entropy.py (named like the stub)" in result.duplicates[0]
+    assert "duplicate" in submission_flags(result.to_dict())
