@@ -154,6 +154,8 @@ class Grader:
             elif check.status != PASS and stopped and not public:
                 where = stopped if stopped.startswith("stopped") else f"your code stopped at {stopped}"
                 check.message = f"{where}; {check.message}"
+            if check.status in (MISSING, ERROR) and "d" + name in code.hints:  # near names: "did you mean `dlogits_fast` ...?"
+                check.message = f"{check.message}; {code.hints['d' + name]}"
             check.variant = variant.name
             checks.append(check)
         return checks

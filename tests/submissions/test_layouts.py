@@ -61,6 +61,7 @@ def test_near_name_is_graded_with_a_note(graded):
 def test_ambiguous_near_names_ask_which(graded):
     ex = graded("l2_ambiguous.ipynb").exercise(2)
     assert any("did you mean `dlogits_fast` or `dlogits_v2`?" in note for note in ex.notes)
+    assert "did you mean `dlogits_fast` or `dlogits_v2`?" in ex.checks[0].message
 
 
 def test_student_forward_names_are_bound_before_the_code_and_map_to_no_line():
