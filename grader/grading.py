@@ -150,7 +150,8 @@ class Grader:
             public = variant == self.options.variants[0]  # its stop is told once, above the table
             if check.status == MISSING and stopped and received[name].kind == "missing":
                 check.status = ERROR
-                check.message = f"d{name} was never assigned: " + ("your code stopped before it" if public else stopped)
+                before = "nothing of your code ran" if code.nothing_ran(outcome.error) else "your code stopped before it"
+                check.message = f"d{name} was never assigned: " + (before if public else stopped)
             elif check.status != PASS and stopped and not public:
                 where = stopped if stopped.startswith("stopped") else f"your code stopped at {stopped}"
                 check.message = f"{where}; {check.message}"

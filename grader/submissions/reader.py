@@ -50,6 +50,18 @@ class ExerciseCode:
             return f"line {lineno} of the extracted code (added by the grader: {self.code.split(chr(10))[lineno - 1].strip()})"
         return f"line {line}" if cell is None else f"cell {cell}, line {line}"
 
+    def nothing_ran(self, error: dict | None) -> bool:
+        """The run's error (child.student_error) came before any statement of the student's had finished."""
+        if not isinstance(error, dict) or error.get("integrity"):
+            return False
+        if error.get("type") == "SyntaxError":
+            return True
+        try:
+            first = next(s.lineno for s in ast.parse(self.code).body if self.line_map[s.lineno - 1] != (None, 0))
+        except (SyntaxError, StopIteration, IndexError):
+            return False
+        return isinstance(error.get("lineno"), int) and error["lineno"] <= first
+
     @property
     def attempted(self) -> bool:
         """False when every graded name is still the None/TODO placeholder (untouched stub)."""

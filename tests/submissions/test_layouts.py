@@ -117,3 +117,15 @@ def test_duplicate_file_is_noted_and_flagged(grader):
     result = grader.grade([FIXTURES / "folders" / "dup_old"])
     assert result.duplicates and "graded ex2_cross_entropy.py (named like the stub)" in result.duplicates[0]
     assert "duplicate" in submission_flags(result.to_dict())
+
+
+def test_nothing_ran_is_not_called_stopping_before_it(grader, write):
+    path = write("ex3_batchnorm.py", "# Exercise 3\ndhprebn_x = undefined_name * 2\ndhprebn = dhprebn_x + 0\n")
+    ex = grader.grade([path]).exercise(3)
+    assert "line 2" in ex.error and "nothing of your code ran" in ex.checks[0].message
+
+
+def test_a_stop_after_some_code_ran_still_says_so(grader, write):
+    path = write("ex3_batchnorm.py", "# Exercise 3\nx = 1\ndhprebn_x = undefined_name * 2\ndhprebn = dhprebn_x + 0\n")
+    ex = grader.grade([path]).exercise(3)
+    assert "your code stopped before it" in ex.checks[0].message
