@@ -8,8 +8,9 @@ from pathlib import Path
 import torch
 
 from grader import __version__, compare, data, model
-from grader.submissions import scan
-from grader.sandbox import statements, wire
+from grader.submissions import archive, scan
+from grader.submissions.files import prefer
+from grader.sandbox import reach, statements, wire
 from grader.exercises import EXERCISES, Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
 from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, SubmissionResult, clean_text
@@ -20,7 +21,7 @@ from grader.training.check import grade_training
 from grader.verdicts import (Followed, changed_from, describe_failure, describe_variant,  # noqa: F401 - re-exported
                              follow_through, merge_variants, raised_from)
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
+SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")  # a .zip is unpacked (submissions/archive.py)
 # The runs of one submission share a child (grader/sandbox/sessions.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
@@ -133,20 +134,24 @@ class Grader:
         """({exercise id: ExerciseCode}, whether the work is a whole notebook or folder) for `paths`."""
         found: dict[int, ExerciseCode] = {}
         named = {Path(p) for p in paths}
-        whole = any(Path(p).is_dir() for p in paths)
-        for path in expand(paths):
-            try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
-                sub = load_submission(path, exercise if path in named else None)
-            except SubmissionError as exc:
-                result.notes.append(str(exc))
-                whole = whole or path.suffix.lower() == ".ipynb"
-                continue
-            whole = whole or sub.whole
-            result.notes.extend(sub.notes)
-            for ex_id, code in sub.exercises.items():
-                if ex_id in found:
-                    result.notes.append(f"exercise {ex_id} appears in {found[ex_id].source} and {code.source}; the last one counts")
-                found[ex_id] = code
+        whole = any(Path(p).is_dir() or Path(p).suffix.lower() == ".zip" for p in paths)
+        with archive.unpacked(expand(paths)) as (files, unpack_notes):  # a student's own .zip: its files
+            result.notes.extend(unpack_notes)
+            for path in files:
+                try:  # --exercise N makes a file named on the command line exercise N; a folder's files say what they are
+                    sub = load_submission(path, exercise if path in named else None)
+                except SubmissionError as exc:
+                    result.notes.append(str(exc))
+                    whole = whole or path.suffix.lower() == ".ipynb"
+                    continue
+                whole = whole or sub.whole
+                result.notes.extend(sub.notes)
+                for ex_id, code in sub.exercises.items():
+                    if ex_id in found:  # two files of one exercise: the one named like the stub wins
+                        code, note = prefer(ex_id, found[ex_id], code)
+                        result.notes.append(note)
+                        result.duplicates.append(note)
+                    found[ex_id] = code
         return found, whole
 
     def not_found(self, ex_id: int) -> ExerciseResult:
@@ -181,7 +186,8 @@ class Grader:
         """One as-written run; a hidden variant only after a public run that was attempted and sent answers back."""
         if run.written and (not run.code.attempted or not run.written[0][1].meta.get("values")):
             return  # not attempted, or the run sent nothing back: the hidden variants cannot change that
-        options = {"checkers": list(run.code.checkers), "cells": cell_starts(run.code)}
+        options = {"checkers": list(run.code.checkers), "cells": cell_starts(run.code),
+                   "reach": scan.flagged_lines(run.code.code)}
         outcome = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits, options=options, session=session)
         run.written.append((variant, outcome))
 
@@ -262,6 +268,8 @@ class Grader:
                 result.notes.append(f"{code.locate(warning['lineno'])}: {warning.get('message', '')} "
                                     "(skipped: that line assigns nothing)")
         found = dict(scan.scan(code.code))
+        for line in reach.unreached(found, outcome.meta.get("reached")):  # flagged code that never ran
+            result.notes.append(f"{code.locate(line)}: {found.pop(line)}, in code that never ran (not counted; for the instructor)")
         if outcome.error and outcome.error.get("integrity"):
             found[outcome.error.get("lineno")] = outcome.error.get("message", "uses autograd")
             result.error = ""
@@ -282,10 +290,13 @@ class Grader:
             public = variant == self.options.variants[0]  # its stop is told once, above the table
             if check.status == MISSING and stopped and received[name].kind == "missing":
                 check.status = ERROR
-                check.message = f"d{name} was never assigned: " + ("your code stopped before it" if public else stopped)
+                before = "nothing of your code ran" if code.nothing_ran(outcome.error) else "your code stopped before it"
+                check.message = f"d{name} was never assigned: " + (before if public else stopped)
             elif check.status != PASS and stopped and not public:
                 where = stopped if stopped.startswith("stopped") else f"your code stopped at {stopped}"
                 check.message = f"{where}; {check.message}"
+            if check.status in (MISSING, ERROR) and "d" + name in code.hints:  # near names: "did you mean `dlogits_fast` ...?"
+                check.message = f"{check.message}; {code.hints['d' + name]}"
             check.variant = variant.name
             checks.append(check)
         return checks

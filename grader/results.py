@@ -120,6 +120,7 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     error: str = ""  # the file could not be read at all
     grader_version: str = ""
+    duplicates: list[str] = field(default_factory=list)  # two files of one exercise: which one was graded (issue 13)
     timestamp: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -147,7 +148,7 @@ class SubmissionResult:
             "submission": self.submission, "score": self.score, "max_score": self.max_score,
             "percent": round(self.percent, 2), "passed": self.passed, "error": self.error,
             "notes": list(self.notes), "grader_version": self.grader_version, "timestamp": self.timestamp,
-            "exercises": [e.to_dict() for e in self.exercises],
+            "exercises": [e.to_dict() for e in self.exercises], "duplicates": list(self.duplicates),
         }
 
     @classmethod

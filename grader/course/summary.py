@@ -8,9 +8,9 @@ from grader.exercises import EXERCISES
 from grader.results import CRASHED, PASS, TRAINING
 
 # a submission's flags, in the order grades.csv lists them
-TIMEOUT, CRASH, INTEGRITY, UNREADABLE, LATE, NOT_GRADED, NO_SUBMISSION = (
-    "timeout", "crash", "integrity", "unreadable", "late", "not graded", "no submission")
-FLAG_ORDER = (NO_SUBMISSION, NOT_GRADED, UNREADABLE, TIMEOUT, CRASH, INTEGRITY, LATE)
+TIMEOUT, CRASH, INTEGRITY, UNREADABLE, LATE, NOT_GRADED, NO_SUBMISSION, DUPLICATE = (
+    "timeout", "crash", "integrity", "unreadable", "late", "not graded", "no submission", "duplicate")
+FLAG_ORDER = (NO_SUBMISSION, NOT_GRADED, UNREADABLE, TIMEOUT, CRASH, INTEGRITY, DUPLICATE, LATE)
 
 
 @dataclass
@@ -115,6 +115,8 @@ def submission_flags(result: dict, late: bool = False) -> list[str]:
             found.add(TIMEOUT if is_timeout(ex["error"]) else CRASH)
         elif ex.get("status") == CRASHED:
             found.add(CRASH)
+    if result.get("duplicates"):  # two files of one exercise (issue 13)
+        found.add(DUPLICATE)
     if late:
         found.add(LATE)
     return [f for f in FLAG_ORDER if f in found]

@@ -19,7 +19,7 @@ import traceback
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import fsview, guards, progress, statements as statements_mod, wire
+from grader.sandbox import fsview, guards, progress, reach as reach_lines, statements as statements_mod, wire
 from grader import model
 from grader.exercises import get as get_exercise
 
@@ -105,9 +105,11 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 
-def compile_statements(code: str) -> list:
-    """The student's code as (statement, code object) pairs; SyntaxError as Python raises it."""
-    return [(st.node, st.code) for st in statements_mod.parse(code, STUDENT_FILE)]
+def compile_statements(code: str, reach: tuple = ()) -> list:
+    """The student's code as (statement, code object) pairs; SyntaxError as Python raises it.
+
+    `reach`: flagged lines to record when they run (grader/sandbox/reach.py)."""
+    return [(st.node, st.code) for st in statements_mod.parse(code, STUDENT_FILE, reach)]
 
 
 def _executor(code: str, ns: dict, warnings: list, integrity: list):
@@ -129,7 +131,8 @@ def _executor(code: str, ns: dict, warnings: list, integrity: list):
     return execute
 
 
-def run_code(code: str, ns: dict, compiled: dict | None = None, graded=(), cell_starts=(1,)) -> tuple[dict | None, list[dict]]:
+def run_code(code: str, ns: dict, compiled: dict | None = None, graded=(), cell_starts=(1,),
+             reach: tuple = ()) -> tuple[dict | None, list[dict]]:
     """Execute the student's code in `ns` as Jupyter would: cells in turn, statement by statement.
 
     Returns (error, warnings): the first error (or use of autograd), with every error and the
@@ -138,19 +141,21 @@ def run_code(code: str, ns: dict, compiled: dict | None = None, graded=(), cell_
     is a warning and the code goes on; any other failure ends its cell. A call of autograd is
     flagged but does not stop the rest from being graded.
     """
-    error, warnings, _ = run_cells(code, ns, compiled, graded, cell_starts)
+    error, warnings, _ = run_cells(code, ns, compiled, graded, cell_starts, reach)
     return error, warnings
 
 
-def run_cells(code: str, ns: dict, compiled: dict | None, graded, cell_starts) -> tuple[dict | None, list, dict]:
+def run_cells(code: str, ns: dict, compiled: dict | None, graded, cell_starts,
+              reach: tuple = ()) -> tuple[dict | None, list, dict]:
     """run_code's work: (first error, warnings, {"errors": [...], "changed": {...}})."""
+    key = (code, tuple(reach)) if reach else code
     try:
-        statements = compiled[code] if compiled is not None and code in compiled else statements_mod.parse(code, STUDENT_FILE)
+        statements = compiled[key] if compiled is not None and key in compiled else statements_mod.parse(code, STUDENT_FILE, reach)
     except SyntaxError as exc:
         err = student_error(exc, code, ns)
         return err, [], {"errors": [err], "changed": {}}
     if compiled is not None:
-        compiled[code] = statements
+        compiled[key] = statements
     warnings, integrity = [], []
     ran = statements_mod.run_as_written(statements, ns, graded, sorted(set(cell_starts) | {1}),
                                         _executor(code, ns, warnings, integrity))
@@ -253,11 +258,14 @@ class Session:
         if options.get("mode") == "follow_through":
             return self._follow_through(request, ds, ns, variant, graded), False  # the child ends with it
         cells = [c for c in options.get("cells") or [1] if isinstance(c, int)]
-        error, warnings, ran = run_cells(request["code"], ns, self.compiled, graded, cells)
+        reach = reach_lines.Reach(options.get("reach"))
+        reach.install(ns)
+        error, warnings, ran = run_cells(request["code"], ns, self.compiled, graded, cells, tuple(sorted(reach.lines)))
         self._reset()  # before the grader's own code below: a student's sys.setrecursionlimit(50) is not its problem
         tensors, described = collect(ns, graded, request["limits"]["max_numel"])
         frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings,
-                                      "errors": ran["errors"], "changed": ran["changed"]})
+                                      "errors": ran["errors"], "changed": ran["changed"],
+                                      "reached": reach.report(request["code"])})
         del ns, tensors
         gc.collect()  # what the student's functions kept alive (their globals are the namespace)
         return frame, self._fit()

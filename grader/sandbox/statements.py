@@ -87,9 +87,15 @@ def reads_of(stmt: ast.stmt) -> frozenset:
     return frozenset(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
-def parse(code: str, filename: str) -> list[Statement]:
-    """The code's top-level statements, compiled one by one; SyntaxError as Python raises it."""
+def parse(code: str, filename: str, reach: tuple = ()) -> list[Statement]:
+    """The code's top-level statements, compiled one by one; SyntaxError as Python raises it.
+
+    `reach`: flagged lines that get a recording call before them (grader/sandbox/reach.py)."""
     tree = ast.parse(code, filename)
+    if reach:
+        from grader.sandbox import reach as reach_lines
+
+        tree = reach_lines.instrument(tree, reach)
     return [Statement(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec"), writes_of(stmt), reads_of(stmt))
             for stmt in tree.body]
 

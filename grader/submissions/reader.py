@@ -11,9 +11,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader.submissions import bounds
+from grader.submissions import bounds, names as student_names, sections
+from grader.submissions.block import training_block
 from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
-                       names_read, training_block, writes_of)
+                       names_read, writes_of)
 
 EXERCISE_IDS = (1, 2, 3, 4)
 _PY_MARKER = re.compile(r"^#\s*(?:In\s*\[[\d ]*\]\s*:?|%%(?:\s.*)?)$")  # not `# %%time`: a commented magic
@@ -38,13 +39,28 @@ class ExerciseCode:
     line_map: list[tuple[int | None, int]]
     notes: list[str] = field(default_factory=list)
     checkers: tuple[str, ...] = ("cmp",)  # names of the student's cmp-like functions (bind them to a no-op)
+    hints: dict[str, str] = field(default_factory=dict)  # gradient -> "did you mean `dlogits_a` or `dlogits_b`?"
 
     def locate(self, lineno: int) -> str:
         """'cell 12, line 7' (notebook) or 'line 7' (.py) for line `lineno` of `code`."""
         if not 1 <= lineno <= len(self.line_map):
             return f"line {lineno} of the extracted code"
         cell, line = self.line_map[lineno - 1]
+        if line == 0:
+            return f"line {lineno} of the extracted code (added by the grader: {self.code.split(chr(10))[lineno - 1].strip()})"
         return f"line {line}" if cell is None else f"cell {cell}, line {line}"
+
+    def nothing_ran(self, error: dict | None) -> bool:
+        """The run's error (child.student_error) came before any statement of the student's had finished."""
+        if not isinstance(error, dict) or error.get("integrity"):
+            return False
+        if error.get("type") == "SyntaxError":
+            return True
+        try:
+            first = next(s.lineno for s in ast.parse(self.code).body if self.line_map[s.lineno - 1] != (None, 0))
+        except (SyntaxError, StopIteration, IndexError):
+            return False
+        return isinstance(error.get("lineno"), int) and error["lineno"] <= first
 
     @property
     def attempted(self) -> bool:
@@ -222,7 +238,8 @@ def _helper_units(info: Info, whole: bool) -> list[tuple[list[int], set[str], se
     """(lines, names defined, names read) that a helper cell offers (whole), or each function of a loop cell."""
     body = [s for s in info.tree.body if s not in _checker_defs(info.tree)]
     if not whole:
-        return [(_span(s), {s.name}, names_read(s)) for s in body if isinstance(s, _DEFS)]
+        return [(_span(s), _defines(s), names_read(s)) for s in body if isinstance(s, _DEFS) or  # or a flag: use_autograd = False
+                isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and _harmless(s)]
     if not all(map(_harmless, info.tree.body)):
         return []
     return [([k for s in body for k in _span(s)], {n for s in body for n in _defines(s)}, names_read(ast.Module(body, [])))]
@@ -250,64 +267,14 @@ def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop:
 
 
 def find_exercises(cells: list[Cell], source: str) -> dict[int, ExerciseCode]:
-    """Locate each exercise by what the cells do: the names they assign, the headers before them, the loop."""
-    cells = [part for cell in cells for part in _split_at_headers(cell)]
-    infos = {i: analyse(c.source) for i, c in enumerate(cells) if c.kind == "code"}
-    members: dict[int, list[int]] = {ex: [] for ex in EXERCISE_IDS}
-    loops, seen, context = [], set(), None
-    for i, cell in enumerate(cells):
-        if i not in infos:
-            found = [n for _, n in headers_of(cell.source, markdown=cell.kind == "markdown")]
-            seen.update(found)
-            context = found[-1] if found else context
-            continue
-        info = infos[i]
-        names = info.graded()
-        first = min((w.line for w in info.writes if w.name in names), default=10**9)
-        lead = [n for line, n in info.headers if line <= first]
-        here = lead[-1] if lead else info.hint or context
-        ex = 4 if info.loop else (here if compatible(here, names) else detect(info)) if names else None
-        if ex == 1 and not lead and detect(info) in (2, 3) and _assigned(names, members[1], infos):
-            ex = detect(info)  # dlogits (dhprebn) afresh after exercise 1 already did: exercise 2 (3)
-        if ex:
-            (loops if info.loop else members[ex]).append(i)
-        seen.update([n for _, n in info.headers] + ([ex] if ex else []))
-        context = info.headers[-1][1] if info.headers else info.hint or ex or context
-    ex4_notes = []
-    if len(loops) > 1:
-        names = ", ".join(_cell_name(cells[i]) for i in loops)
-        ex4_notes.append(f"the exercise 4 training loop is in {len(loops)} cells ({names}); the last one counts")
-    if loops and members[4]:
-        names = ", ".join(_cell_name(cells[i]) for i in members[4])
-        ex4_notes.append(f"exercise 4 gradients assigned outside the training loop ({names}) are ignored")
-        members[4] = []
-    exercises = {ex: _build(ex, cells, infos, members[ex], loops[-1] if ex == 4 and loops else None, source)
-                 for ex in sorted(seen)}
+    """Locate each exercise by what the cells do: the names they assign, the headers around them, the loop."""
+    found = sections.assign(cells)
+    cells, infos, members, loop = found.cells, found.infos, found.members, found.loop
+    exercises = {ex: adapt(_build(ex, cells, infos, members[ex], loop if ex == 4 else None, source), found.aliases)
+                 for ex in sorted(found.seen)}
     if 4 in exercises:
-        exercises[4].notes[:0] = ex4_notes
+        exercises[4].notes[:0] = found.notes4
     return exercises
-
-
-def _assigned(names: set[str], members: list[int], infos: dict[int, Info]) -> bool:
-    """Whether one of `names` is already assigned afresh in these cells."""
-    return any(w.name in names and w.kind == "assign" for i in members for w in infos[i].writes)
-
-
-def _split_at_headers(cell: Cell) -> list[Cell]:
-    """A code cell holding several exercises, cut at each '# Exercise N' comment (when every part parses)."""
-    found = headers_of(cell.source) if cell.kind == "code" else []
-    cuts = [line for (_, before), (line, n) in zip(found, found[1:]) if n != before]
-    lines = cell.source.split("\n")
-    parts = [lines[a - 1:b - 1] for a, b in zip([1] + cuts, cuts + [len(lines) + 1])]
-    if not cuts or any(analyse("\n".join(part)).tree is None for part in parts):
-        return [cell]
-    starts = [1] + cuts
-    return [Cell(cell.number, "code", "\n".join(part), cell.offset + a - 1) for a, part in zip(starts, parts)]
-
-
-def _cell_name(cell: Cell) -> str:
-    """'cell 12', or 'the cell at line 40' of a .py export."""
-    return f"cell {cell.number}" if cell.number is not None else f"the cell at line {cell.offset + 1}"
 
 
 def load_submission(path: Path, exercise: int | None = None) -> Submission:
@@ -335,6 +302,7 @@ def _load(path: Path, exercise: int | None) -> Submission:
             raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
         loop = 0 if ex == 4 and info.loop else None
         code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, bounds.shown(path))
+        code = adapt(code, student_names.forward_aliases([info]))
         return Submission(path, {ex: code}, [])
     exercises = find_exercises(cells, bounds.shown(path))
     if exercise is not None:
@@ -343,6 +311,20 @@ def _load(path: Path, exercise: int | None) -> Submission:
         wanted = f"exercise {exercise}" if exercise else "exercise"
         raise SubmissionError(f"{path.name}: no {wanted} found: {_NOT_FOUND}")
     return Submission(path, exercises, [], whole=True)
+
+
+def adapt(code: ExerciseCode, aliases: dict[str, str]) -> ExerciseCode:
+    """The student's own names made usable: `yb = Yb` before the code, `dlogits = dlogits_fast` after it.
+
+    The added lines map to no line of the student's (line 0 in line_map).
+    """
+    before, after, notes, hints = student_names.adapt(code.code, code.exercise, aliases)
+    if before or after:
+        code.code = "".join(line + "\n" for line in before) + code.code + "".join(line + "\n" for line in after)
+        code.line_map = [(None, 0)] * len(before) + code.line_map + [(None, 0)] * len(after)
+    code.notes += notes
+    code.hints.update(hints)
+    return code
 
 
 def _prefix(path: Path) -> int | None:

@@ -215,3 +215,8 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child cannot compile it either
         return []
     return sorted(set(scanner.found))
+
+
+def flagged_lines(code: str) -> list[int]:
+    """The lines scan() flags: the child reports which of them ran (grader/sandbox/reach.py)."""
+    return sorted({line for line, _ in scan(code) if isinstance(line, int)})

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import torch
 
 from grader import compare
+from grader.submissions import scan
 from grader.training import loop as training
 from grader.exercises import EX4_NAMES as NAMES, get as get_exercise
 from grader.verdicts import describe_failure, merge_variants
@@ -42,7 +43,8 @@ def grade_training(grader, code) -> ExerciseResult:
     public, *hidden = grader.options.variants
     variant = training.variant_for(public)
     with progress_bar(plan if grader.options.ex4.get("progress") else None) as on_progress:
-        outcome = grader.sandbox.run(4, code.code, variant, plan.limits(grader.options.limits), plan.request(), on_progress)
+        request = {**plan.request(), "reach": scan.flagged_lines(code.code)}  # which flagged lines ran (sandbox/reach.py)
+        outcome = grader.sandbox.run(4, code.code, variant, plan.limits(grader.options.limits), request, on_progress)
     grader.describe_run(result, outcome, code)
     run = StudentRun.decode(outcome, plan)
     result.notes.extend(run.notes)

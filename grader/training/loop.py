@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import guards, progress, tasks, wire
+from grader.sandbox import guards, progress, reach as reach_lines, tasks, wire
 from grader import model
 from grader.sandbox.child import STUDENT_FILE, _cmp, _display, cpu_only, student_error
 from grader.exercises import EX4_NAMES as NAMES
@@ -100,10 +100,11 @@ class Clock:
 class Block:
     """The student's backward block, compiled once, run statement by statement every step (as child.run_code)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, reach=None):
         self.code, self.error, self.statements = code, None, []
+        self.reach = reach_lines.Reach(reach)  # records which statically flagged lines ran
         try:
-            tree = ast.parse(code, STUDENT_FILE)
+            tree = reach_lines.instrument(ast.parse(code, STUDENT_FILE), self.reach.lines)
             for stmt in tree.body:
                 unit = compile(ast.Module([stmt], type_ignores=[]), STUDENT_FILE, "exec")
                 self.statements.append((stmt.lineno, isinstance(stmt, ast.Expr), unit))
@@ -215,8 +216,9 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
     clock = Clock(float(lim["seconds"]))
     params, g = init(ds, variant)
     plist = [params[k] for k in NAMES]
-    student, rec = Block(request["code"]), Record()
+    student, rec = Block(request["code"], opts.get("reach")), Record()
     base = namespace(ds, variant, params)
+    student.reach.install(base)
     rec.error = student.error
     if rec.error:
         rec.stop = "error"
@@ -293,6 +295,7 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
     rec.tensors.update({f"final.param.{name}": wire.plain(p) for name, p in zip(NAMES, plist)})
     meta = {"steps": steps, "steps_done": rec.done, "block": block, "stop": rec.stop, "detail": rec.detail,
             "error": rec.error or student.integrity, "warnings": list(student.warnings.values()), "notes": rec.notes,
+            "reached": student.reach.report(student.code),
             "checkpoints": rec.checkpoints, "seconds": round(clock.elapsed(), 4),
             "backward_ms": round(1e3 * rec.backward_seconds / max(len(rec.losses) - 1, 1), 4)}
     return wire.encode(rec.tensors, meta)

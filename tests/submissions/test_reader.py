@@ -53,6 +53,9 @@ def test_every_line_traces_back_to_the_students_file(name):
     for code in load(name).exercises.values():
         assert len(code.line_map) == len(code.code.split("\n")) - 1 == code.code.count("\n")
         for text, (cell, line) in zip(lines(code), code.line_map):
+            if (cell, line) == (None, 0):  # a line the grader added: `yb = Yb`, `dlogits = dlogits_fast`
+                assert re.fullmatch(r"\w+ = \w+|if '\w+' in globals\(\): \w+ = \w+", text), text
+                continue
             saved = original(path_of(name), cell, line)
             ipython = re.match(r"\s*([%!?]|get_ipython)", saved) or saved.rstrip().endswith("?")
             control = re.sub(r"\b(break|continue)\b", "pass", saved)
