@@ -56,7 +56,7 @@ def main(datasets: dict | None = None, task_modules=()) -> None:
     def emit(line: bytes) -> None:
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a deeply nested progress line is just dropped
             return
         if isinstance(record, dict):
             proto_out.write(json.dumps({"progress": record}).encode() + b"\n")
