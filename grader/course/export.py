@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader.report.scorecard import write_atomic
-from grader.results import FAIL, MISSING, PASS
+from grader.results import COMPLETE, CRASHED, FAIL, INCORRECT, MISSING, PARTIAL, PASS
 
 # Gradescope shows a test's output; hidden variants' verdicts are shown once grades are published
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
@@ -51,36 +51,70 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def gradescope_results(result) -> dict:
-    """A SubmissionResult in Gradescope's results.json schema: one test per graded gradient.
+def public_view(ex, check) -> tuple[str, float]:
+    """What the public variant alone says of `check`: (status, score). A hidden-variant failure passed it."""
+    if check.status != PASS and check.variant != "public":
+        return PASS, 0.0 if ex.zeroed else check.max_score
+    return check.status, check.score
 
-    A verdict that comes from a hidden variant (the public seed passes, a hidden one fails) is
-    shown to the student only once grades are published, so the hidden variants stay hidden.
+
+def _public_status(ex, statuses: list[str]) -> str:
+    """ExerciseResult.status, from the public variant's verdicts only."""
+    if not ex.attempted or ex.zeroed:
+        return ex.status
+    if statuses and all(s == PASS for s in statuses):
+        return COMPLETE
+    if PASS in statuses:
+        return PARTIAL
+    return CRASHED if ex.error else INCORRECT
+
+
+def gradescope_results(result) -> dict:
+    """A SubmissionResult in Gradescope's results.json schema: one visible test per graded gradient.
+
+    Before grades are published a student must learn nothing about the hidden variants, or they could
+    probe them by resubmitting. So every visible test, the `output` and the visible scores come from the
+    public variant's verdicts only; each exercise whose gradients fail only on a hidden variant gets one
+    more test, `after_published`, that takes those points back (a negative score, max_score 0). There is
+    no top-level `score`: Gradescope sums the tests, so the published total is the real grade.
     """
-    tests = []
+    tests, public_total = [], 0.0
     for ex in result.exercises:
         problems = [f"your code stopped: {ex.error}"] if ex.error else []
         problems += [f"uses autograd: {flag}" + (" (this exercise scores 0)" if ex.zeroed else "") for flag in ex.integrity]
         if not ex.checks:
             tests.append({"name": f"Exercise {ex.id}: {ex.title}", "score": 0.0, "max_score": 0.0, "status": "failed",
                           "output": "\n".join(problems + ex.notes) or "nothing was graded", "visibility": VISIBLE})
+        hidden = []
         for check in ex.checks:
-            hidden = check.status != PASS and check.variant != "public"
-            lines = [check.message] + problems
+            status, score = public_view(ex, check)
+            public_total += score
+            if status == PASS and check.status != PASS:
+                hidden.append(check)
+            lines = ["passes" if status == PASS else check.message] + problems
             tests.append({
-                "name": f"Exercise {ex.id}: d{check.name}",
-                "score": check.score, "max_score": check.max_score,
-                "status": "passed" if check.status == PASS and not ex.zeroed else "failed",
-                "output": "\n".join(line for line in lines if line),
-                "visibility": AFTER_PUBLISHED if hidden else VISIBLE,
+                "name": f"Exercise {ex.id}: {check.label}", "score": score, "max_score": check.max_score,
+                "status": "passed" if status == PASS and not ex.zeroed else "failed",
+                "output": "\n".join(line for line in lines if line), "visibility": VISIBLE,
             })
-    lines = [f"Total: {result.score:g} / {result.max_score:g}"]
+        if hidden:
+            lost = sum(public_view(ex, c)[1] - c.score for c in hidden)
+            tests.append({
+                "name": f"Exercise {ex.id}: hidden variants", "score": -lost, "max_score": 0.0, "status": "failed",
+                "output": "\n".join(f"{c.label}: {c.message}" for c in hidden), "visibility": AFTER_PUBLISHED,
+            })
+    public_max = sum(ex.max_score for ex in result.exercises)
+    lines = [f"Total on the public variant: {public_total:g} / {public_max:g}"
+             + (" (hidden variants are graded too; they count once grades are published)" if result.exercises else "")]
     if result.error:
         lines.insert(0, f"Could not grade: {result.error}")
     lines += [f"note: {n}" for n in result.notes]
-    lines += [f"Exercise {ex.id} ({ex.title}): {ex.status}, {ex.score:g} / {ex.max_score:g}" for ex in result.exercises]
+    for ex in result.exercises:
+        seen = [public_view(ex, c) for c in ex.checks]
+        lines.append(f"Exercise {ex.id} ({ex.title}): {_public_status(ex, [s for s, _ in seen])}, "
+                     f"{sum(score for _, score in seen):g} / {ex.max_score:g}")
     return {
-        "score": result.score,
+        **({} if tests else {"score": 0.0}),  # nothing to sum: Gradescope then needs the score itself
         "execution_time": int(round(sum(ex.seconds for ex in result.exercises))),
         "output": "\n".join(lines),
         "visibility": VISIBLE,
@@ -116,7 +150,7 @@ def junit_xml(result) -> str:
         suite = ET.SubElement(suites, "testsuite", name=_xml(f"exercise {ex.id}: {ex.title}"), time=f"{ex.seconds:.3f}")
         for check in ex.checks:
             counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=f"backprop_ninja.ex{ex.id}", name=f"d{check.name}")
+            case = ET.SubElement(suite, "testcase", classname=f"backprop_ninja.ex{ex.id}", name=check.label)
             message = _xml(check.message) if check.status != PASS else ""
             if check.status == PASS and ex.zeroed:
                 message = "passes, but the exercise scores 0: it uses autograd"
