@@ -34,6 +34,14 @@ class Reference:
     grads64: dict
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while grading: `result` holds the exercises that had finished (the CLI still writes them)."""
+
+    def __init__(self, result: SubmissionResult):
+        super().__init__()
+        self.result = result
+
+
 class Grader:
     """Grades submissions; holds the dataset, autograd's references and a warm sandbox."""
 
@@ -87,6 +95,9 @@ class Grader:
             for ex_id in sorted(found, key=RUN_ORDER.index):
                 if exercise is None or ex_id == exercise:
                     result.exercises.append(self.grade_exercise(found[ex_id], session))
+        except KeyboardInterrupt:
+            result.exercises.sort(key=lambda ex: ex.id)
+            raise Interrupted(result) from None
         finally:
             self.sandbox.end_session()
         result.exercises.sort(key=lambda ex: ex.id)

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from grader.cli.common import CHECKS_FAIL, INTERRUPTED, NOTHING_TO_GRADE, OK
+
 
 class RichProgress:
     """A progress bar with counts, elapsed time and ETA (rich), fed by the batch."""
@@ -68,7 +70,9 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
     Writes OUT/grades.csv, OUT/class.html and a scorecard per student. Re-running skips the
     submissions that have not changed, so an interrupted batch just continues.
 
-    Exits 0 when every submission was graded, 1 when the grader failed on some (re-run to retry).
+    Exits 0 when every submission was graded, 1 when the grader failed on some (re-run to retry),
+    5 when INPUT holds no submission, 130 when interrupted (Ctrl-C: grades.csv and class.html are
+    written from the submissions that finished; the same command again grades the rest).
 
     \b
     Examples:
@@ -91,14 +95,22 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
         raise click.ClickException(str(exc)) from None
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # before any grading began, or while writing the outputs
+        progress.stop()
+        click.echo("interrupted (Ctrl-C)", err=True)
+        sys.exit(INTERRUPTED)
     if not quiet:
         for note in result.notes:
             click.echo(f"note: {note}")
     for key, message in result.failed:
         click.echo(f"grader failure (not the student's code) on {key}: {message}", err=True)
+    if result.interrupted:
+        click.echo(f"interrupted (Ctrl-C): {result.graded} graded before it; run the same command again to grade the rest",
+                   err=True)
     click.echo(f"{result.submissions} submissions: {result.graded} graded, {result.skipped} unchanged, "
                f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.grades_csv}, {result.class_html}")
-    sys.exit(1 if result.failed else 0)
+    sys.exit(INTERRUPTED if result.interrupted else NOTHING_TO_GRADE if not result.submissions else
+             CHECKS_FAIL if result.failed else OK)
 
 
 @click.group()

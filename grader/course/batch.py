@@ -51,6 +51,7 @@ class BatchResult:
     failed: list = field(default_factory=list)  # (key, message): the grader failed, not the student
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: the outputs hold what had finished
 
     @property
     def grades_csv(self) -> Path:
@@ -120,6 +121,8 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
                 dask_cluster.run(dask, jobs_iter, names_path, options, fingerprint, on_result)
             elif pending:
                 _run_local(jobs_iter, min(max(1, jobs), len(pending)), names_path, options, on_result)
+        except KeyboardInterrupt:  # keep what finished: grades.csv and class.html come from the saved records
+            result.interrupted = True
         finally:
             progress.stop()
         records = {e.key: store.load(e.key) for e in entries}
@@ -171,7 +174,7 @@ def _run_local(jobs_iter, n: int, names_path: Path, options, on_result) -> None:
                         on_result(job, None, exc)
                     else:
                         on_result(job, graded, None)
-        except BaseException:  # Ctrl-C: drop what has not started; what has finishes (saved next run)
+        except BaseException:  # Ctrl-C: drop what has not finished (graded on the next run)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 

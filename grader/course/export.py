@@ -135,6 +135,38 @@ def write_gradescope_failure(message: str, path: str | os.PathLike) -> Path:
     return write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
+def classroom_result(result) -> dict:
+    """GitHub Classroom's runner result (what autograding-grading-reporter reads): one test per gradient, with points.
+
+    The reporter posts the sum of the tests' `score` out of `max_score`, so each gradient earns its own points.
+    """
+    tests = []
+    for ex in result.exercises:
+        for check in ex.checks:
+            passed = check.status == PASS and not ex.zeroed
+            message = "" if passed else (check.message or check.status)
+            if ex.zeroed:
+                message = f"{message}; the exercise scores 0: it uses autograd".lstrip("; ")
+            tests.append({"name": f"Exercise {ex.id}: {check.label}", "status": "pass" if passed else "fail",
+                          "score": check.score, "message": message, "line_no": 0, "execution_time": f"{ex.seconds:.1f}s"})
+    if result.error:
+        tests.insert(0, {"name": "read the submission", "status": "error", "score": 0.0, "message": result.error,
+                         "line_no": 0, "execution_time": "0s"})
+    status = "error" if result.error and not result.exercises else "pass" if result.passed else "fail"
+    return {"version": 1, "status": status, "max_score": result.max_score, "tests": tests}
+
+
+def write_classroom(result, path: str | os.PathLike) -> Path:
+    """Append `result=<base64 JSON>` to `path` ($GITHUB_OUTPUT): the step's `result` output for the reporter."""
+    import base64
+
+    encoded = base64.b64encode(json.dumps(classroom_result(result)).encode()).decode("ascii")
+    path = Path(path)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"result={encoded}\n")
+    return path
+
+
 def junit_xml(result) -> str:
     """JUnit XML: a testsuite per exercise, a testcase per gradient (failure, error or skipped)."""
     suites = ET.Element("testsuites", name="backprop-ninja", tests="0", failures="0", errors="0")
