@@ -104,6 +104,8 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
             click.echo(f"note: {note}")
     for key, message in result.failed:
         click.echo(f"grader failure (not the student's code) on {key}: {message}", err=True)
+    if not result.submissions:
+        click.echo(f"nothing to grade: no submission found in {input_path}", err=True)
     if result.interrupted:
         click.echo(f"interrupted (Ctrl-C): {result.graded} graded before it; run the same command again to grade the rest",
                    err=True)

@@ -67,7 +67,8 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, cl
     if ctrl_c.seen:
         result.notes.append("interrupted (Ctrl-C): only what finished is graded; grade again for the rest")
     elif not result.exercises:
-        result.error = "; ".join(x for x in (result.error, nothing_found(paths)) if x)
+        why = nothing_found(paths)
+        result.error = why if why and result.error in ("", "no exercise found") else "; ".join(x for x in (result.error, why) if x)
     hint_exercise(result, paths, exercise)
     if quiet:
         click.echo(f"{result.score:g}/{result.max_score:g}")
