@@ -28,7 +28,7 @@ from pathlib import Path
 
 from grader import __version__, data
 from grader.course import archive, identity, rubric, store as store_mod, summary as summary_mod, work
-from grader.course.classreport import preload, write_class_html
+from grader.course.classreport import preload, write_class_html, write_scorecards
 from grader.course.export import write_grades_csv
 from grader.report.scorecard import write_atomic
 from grader.course.work import payload
@@ -130,6 +130,7 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
         summary = summary_mod.summarise(entries, records, absent, options, title, exercise)
         write_grades_csv(summary, out / GRADES_CSV)
         write_class_html(summary, out / CLASS_HTML)
+        write_scorecards(summary, records, store.folder)  # each names its student, out of grades.csv's total
     result.seconds = time.monotonic() - started
     _write_batch_json(result, options, out)
     return result
