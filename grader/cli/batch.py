@@ -58,11 +58,17 @@ class RichProgress:
 @click.option("--steps", type=click.IntRange(1), default=None, help="Exercise 4: steps of the quick check.")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=None, help="Seconds each run may take.")
 @click.option("--title", default="backprop-ninja class report", show_default=True, help="class.html's title.")
+@click.option("--format", "gradebook", type=click.Choice(["csv", "canvas", "moodle"]), default="csv", show_default=True,
+              help="Also write OUT/grades-canvas.csv (Canvas's gradebook import) or OUT/grades-moodle.csv "
+                   "(Moodle, Blackboard): see docs/batch.md.")
+@click.option("--assignment", default="backprop-ninja", show_default=True,
+              help="The grade column's name in --format canvas/moodle (the gradebook's assignment).")
 @click.option("--force", is_flag=True, help="Grade every submission again, even unchanged ones.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary line.")
 @click.option("--names", "names", type=click.Path(dir_okay=False), default=None,
               help="names.txt to use (default: $BACKPROP_NINJA_NAMES, else a cached download).")
-def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, steps, time_limit, title, force, quiet, names):
+def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, steps, time_limit, title, gradebook, assignment,
+          force, quiet, names):
     """Grade a whole class: every submission in INPUT, a folder or a course platform's .zip export.
 
     Recognises Gradescope's export (submission_metadata.yml), Canvas's name_userid_submissionid_file
@@ -79,6 +85,7 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
       backprop-ninja batch submissions.zip --out grades/ --rubric rubric.toml
       backprop-ninja batch moodle-export/ --out grades/ --roster roster.csv --jobs 8
       backprop-ninja batch submissions.zip --out grades/ --dask tcp://scheduler:8786
+      backprop-ninja batch canvas.zip --out grades/ --format canvas --assignment "Backprop ninja"
     """
     from grader.course.batch import BatchError, run_batch
     from grader.cli.common import build_options
@@ -99,6 +106,11 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
         progress.stop()
         click.echo("interrupted (Ctrl-C)", err=True)
         sys.exit(INTERRUPTED)
+    extra = ""
+    if gradebook != "csv" and result.grades_csv.is_file():
+        from grader.course.export import write_gradebook
+
+        extra = f", {write_gradebook(result.grades_csv, gradebook, assignment)}"
     if not quiet:
         for note in result.notes:
             click.echo(f"note: {note}")
@@ -110,7 +122,7 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
         click.echo(f"interrupted (Ctrl-C): {result.graded} graded before it; run the same command again to grade the rest",
                    err=True)
     click.echo(f"{result.submissions} submissions: {result.graded} graded, {result.skipped} unchanged, "
-               f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.grades_csv}, {result.class_html}")
+               f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.grades_csv}, {result.class_html}{extra}")
     sys.exit(INTERRUPTED if result.interrupted else NOTHING_TO_GRADE if not result.submissions else
              CHECKS_FAIL if result.failed else OK)
 

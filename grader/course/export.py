@@ -41,6 +41,47 @@ def write_grades_csv(summary, path: str | os.PathLike) -> Path:
     return write_atomic(path, grades_csv(summary))
 
 
+GRADEBOOKS = ("canvas", "moodle")
+
+
+def gradebook_csv(grades: str, fmt: str, assignment: str = "backprop-ninja") -> str:
+    """grades.csv's text, reshaped for a gradebook's CSV import: `canvas` or `moodle` (Moodle, Blackboard).
+
+    canvas: Canvas's gradebook import columns `Student, ID, SIS User ID, SIS Login ID, Section, <assignment>`,
+      then a `Points Possible` row; Canvas matches a row by ID (its user id: what a Canvas export gives as
+      student_id), else by SIS User ID (a roster's student_id), else by SIS Login ID (the email).
+    moodle: one row per student, `Email address, ID number, Full name, <assignment>, Feedback`: Moodle's
+      "Import grades from CSV" maps Email address or ID number to the user and the assignment column to the
+      grade item (Blackboard's "Upload Grades" maps its columns the same way).
+    A student without a graded submission gets an empty grade (the gradebook keeps what it had).
+    """
+    rows = list(csv.DictReader(io.StringIO(grades)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    top = rows[0]["max"] if rows else ""
+    if fmt == "canvas":
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+        writer.writerow(["Points Possible", "", "", "", "", top])
+        for r in rows:
+            canvas = r["platform"] == "canvas"
+            writer.writerow([r["name"], r["student_id"] if canvas else "", "" if canvas else r["student_id"], r["email"],
+                             r.get("section", ""), r["total"]])
+    elif fmt == "moodle":
+        writer.writerow(["Email address", "ID number", "Full name", assignment, "Feedback"])
+        for r in rows:
+            feedback = f"{r['total']} / {r['max']}" + (f" ({r['flags']})" if r["flags"] else "") if r["total"] else r["flags"]
+            writer.writerow([r["email"], r["student_id"], r["name"], r["total"], feedback])
+    else:
+        raise ValueError(f"unknown gradebook format {fmt!r}: one of {', '.join(GRADEBOOKS)}")
+    return out.getvalue()
+
+
+def write_gradebook(grades_csv_path: str | os.PathLike, fmt: str, assignment: str = "backprop-ninja") -> Path:
+    """Write grades-<fmt>.csv next to grades.csv; return its path."""
+    source = Path(grades_csv_path)
+    return write_atomic(source.with_name(f"grades-{fmt}.csv"), gradebook_csv(source.read_text(encoding="utf-8"), fmt, assignment))
+
+
 def _num(value: float) -> str:
     return f"{value:g}"
 

@@ -175,3 +175,68 @@ def test_github_classroom_workflow_runs_as_written(tmp_path, names_path):
     assert tests["Exercise 2: dlogits"] == {**tests["Exercise 2: dlogits"], "status": "pass", "score": 5.0}
     ex1 = [t for name, t in tests.items() if name.startswith("Exercise 1:")]
     assert 0 < sum(t["score"] for t in ex1) < 26  # partial points per gradient, not all-or-nothing
+
+
+GRADES = """name,student_id,email,platform,submission_id,key,section,total,max,percent,ex1,ex2,flags,scorecard
+Ada Lovelace,9001,ada@uni.edu,canvas,77,ada,A,31,31,100.00,26,5,,students/ada.html
+'=Bob,S2,bob@uni.edu,folder,,bob,B,5,31,16.13,0,5,crash,students/bob.html
+Absent Al,S3,al@uni.edu,,,,,,31,,,,no submission,
+"""
+
+
+def test_gradebook_canvas_columns_and_points_possible():
+    rows = list(csv.reader(io.StringIO(export.gradebook_csv(GRADES, "canvas", "Backprop ninja"))))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Backprop ninja"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "31"]
+    assert rows[2] == ["Ada Lovelace", "9001", "", "ada@uni.edu", "A", "31"]  # a Canvas user id goes in ID
+    assert rows[3] == ["'=Bob", "", "S2", "bob@uni.edu", "B", "5"]  # a roster id is the SIS id; still no formula
+    assert rows[4][-1] == "" and len(rows) == 5  # no submission: an empty grade, the gradebook keeps its own
+
+
+def test_gradebook_moodle_and_cli_format(tmp_path):
+    rows = list(csv.DictReader(io.StringIO(export.gradebook_csv(GRADES, "moodle"))))
+    assert list(rows[0]) == ["Email address", "ID number", "Full name", "backprop-ninja", "Feedback"]
+    assert [r["backprop-ninja"] for r in rows] == ["31", "5", ""]
+    assert rows[1]["Feedback"] == "5 / 31 (crash)" and rows[2]["Feedback"] == "no submission"
+    with pytest.raises(ValueError, match="canvas, moodle"):
+        export.gradebook_csv(GRADES, "blackboard-xls")
+    grades = tmp_path / "grades.csv"
+    grades.write_text(GRADES)
+    assert export.write_gradebook(grades, "canvas").name == "grades-canvas.csv"
+    assert (tmp_path / "grades-canvas.csv").read_text().startswith("Student,ID,")
+
+
+def test_batch_format_canvas_from_the_command_line(tmp_path, names_path):
+    """`batch --format canvas` on a Canvas-style download writes grades-canvas.csv beside grades.csv."""
+    import subprocess
+    import sys
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(SOL / "ex2_cross_entropy.py", inp / "adalovelace_9001_7701_ex2_cross_entropy.py")
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(inp), "--out", str(tmp_path / "out"), "--quiet",
+                           "--jobs", "1", "--format", "canvas", "--assignment", "HW4", "--names", str(names_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader((tmp_path / "out" / "grades-canvas.csv").open()))
+    assert rows[0][-1] == "HW4" and rows[1] == ["Points Possible", "", "", "", "", "5"]
+    assert rows[2][1:2] == ["9001"] and rows[2][-1] == "5"
+
+
+def test_summary_warns_about_a_group_member_missing_from_the_roster(tmp_path):
+    from grader.course.identity import Roster
+
+    group = Entry(key="g1", platform="gradescope", origin="submission_1",
+                  people=[Person("Ann", "S1", "ann@uni.edu"), Person("Zed", "S9", "zed@uni.edu")])
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\nS1,Ann A.\nS2,Nobody Yet\n")
+    absent = Roster.load(roster).apply([group])
+    record = {"result": SubmissionResult(submission="x").to_dict()}
+    summary = summarise([group], {"g1": record}, absent, Options())
+    assert summary.warnings == ["Zed (submission_1, a group of 2) is not on the roster"]
+    by_name = {r.name: r for r in summary.rows}
+    assert "not on roster" in by_name["Zed"].flags and "not on roster" not in by_name["Ann A."].flags
+    assert [r.name for r in summary.flagged("no submission")] == ["Nobody Yet"]
+    html = __import__("grader.course.classreport", fromlist=["class_html"]).class_html(summary)
+    assert "Zed (submission_1, a group of 2) is not on the roster" in html
+    assert "No submission (1):</strong>" in html and "Nobody Yet" in html
