@@ -15,7 +15,7 @@ STYLE = {STUDENT: {"color": "#0969da", "linewidth": 1.4, "zorder": 3},
 LABELS = {STUDENT: "your gradients (blue)", REFERENCE: "autograd, the reference (grey band)"}
 
 
-def loss_curves_png(panels: list[dict], dpi: int = 110) -> str:
+def loss_curves_png(panels: list[dict], dpi: int = 120) -> str:
     """One subplot per panel {"title", "block", "series": {label: [mean log10 loss per block]}}; '' if nothing to draw."""
     panels = [p for p in panels if any(p["series"].values())]
     if not panels:
@@ -25,7 +25,7 @@ def loss_curves_png(panels: list[dict], dpi: int = 110) -> str:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure  # a Figure without pyplot: no global state, no GUI
 
-    fig = Figure(figsize=(6.4, 2.9 * len(panels)), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(5.0, 2.9 * len(panels)), dpi=dpi, layout="constrained")  # ~600 px: legible at 390 px
     for ax, panel in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
         block = panel["block"]
         order = sorted(panel["series"].items(), key=lambda kv: kv[0] != REFERENCE)  # the reference first, underneath
