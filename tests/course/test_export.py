@@ -240,3 +240,16 @@ def test_summary_warns_about_a_group_member_missing_from_the_roster(tmp_path):
     html = __import__("grader.course.classreport", fromlist=["class_html"]).class_html(summary)
     assert "Zed (submission_1, a group of 2) is not on the roster" in html
     assert "No submission (1):</strong>" in html and "Nobody Yet" in html
+
+
+def test_exercise_4_training_check_is_named_training_not_dtraining():
+    from grader.results import CheckResult, ExerciseResult
+
+    ex4 = ExerciseResult(4, "train the MLP", checks=[CheckResult("W2", "pass", max_score=1, score=1),
+                                                      CheckResult("training", "fail", message="diverged", max_score=1)])
+    result = SubmissionResult("ex4.py", exercises=[ex4])
+    names = [t["name"] for t in export.gradescope_results(result)["tests"]]
+    assert names == ["Exercise 4: dW2", "Exercise 4: training"]
+    junit = export.junit_xml(result)
+    assert 'name="training"' in junit and "dtraining" not in junit
+    assert [t["name"] for t in export.classroom_result(result)["tests"]] == names
