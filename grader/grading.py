@@ -36,6 +36,14 @@ class Reference:
     grads64: dict
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while grading: `result` holds the exercises that had finished (the CLI still writes them)."""
+
+    def __init__(self, result: SubmissionResult):
+        super().__init__()
+        self.result = result
+
+
 @dataclass
 class ExerciseRun:
     """One exercise's runs: as written on each variant (public first), then follow-through by variant name."""
@@ -113,15 +121,22 @@ class Grader:
         session = f"{os.getpid()}-{id(self)}-{self._sessions}"
         runs, graded = [ExerciseRun(get_exercise(ex_id), found[ex_id]) for ex_id in wanted if ex_id != 4], {}
         try:
-            for variant in self.options.variants:  # every public run before any hidden one (private seeds)
-                for run in runs:
-                    self.run_variant(run, variant, session)
-        finally:
-            self.sandbox.end_session()
-        if 4 in wanted:
-            graded[4] = grade_training(self, found[4])
-        for run in runs:  # after every as-written run of the submission, each in a child that ends with it
-            self.run_follow_through(run)
+            try:
+                for variant in self.options.variants:  # every public run before any hidden one (private seeds)
+                    for run in runs:
+                        self.run_variant(run, variant, session)
+            finally:
+                self.sandbox.end_session()
+            if 4 in wanted:
+                graded[4] = grade_training(self, found[4])
+            for run in runs:  # after every as-written run of the submission, each in a child that ends with it
+                self.run_follow_through(run)
+        except KeyboardInterrupt:  # keep the exercises whose every run finished
+            for run in runs:
+                if run.written and (len(run.written) == len(self.options.variants) or not run.code.attempted):
+                    graded[run.ex.id] = self.assemble(run)
+            result.exercises = [graded[k] for k in sorted(graded)]
+            raise Interrupted(result) from None
         for run in runs:
             graded[run.ex.id] = self.assemble(run)
         expected = ({exercise} if exercise else set(EXERCISES)) if whole else set()

@@ -1,7 +1,14 @@
 """The CLI through click's CliRunner: exit codes, files written, help text on every command."""
 from __future__ import annotations
 
+import csv
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -99,3 +106,83 @@ def test_start_copies_fresh_stubs_and_keeps_existing_work(runner, tmp_path):
 def test_exercise_flag_on_a_folder_picks_that_exercise(runner):
     result = runner.invoke(cli, ["grade", str(ROOT / "solutions"), "--exercise", "3", "-q"])
     assert result.exit_code == 0 and result.output.strip() == "5/5"
+
+
+# --- real processes: exit codes, Ctrl-C, messages -------------------------------------------------
+
+def grader_process(*args, cwd=None) -> subprocess.Popen:
+    """`python -m grader ARGS` in its own session (so a SIGINT to its group is what a terminal's Ctrl-C sends)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "grader", *map(str, args)], env=env, cwd=cwd, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def ctrl_c_when(proc: subprocess.Popen, ready, timeout: float = 240) -> tuple[str, str]:
+    """Send SIGINT to `proc`'s process group once `ready()` is true; return its stdout and stderr."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "never became ready"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    return proc.communicate(timeout=180)
+
+
+def test_ctrl_c_during_grade_writes_what_finished_and_exits_130(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("ex1_backprop_one_by_one.py", "ex2_cross_entropy.py", "ex3_batchnorm.py", "ex4_training.py"):
+        shutil.copy(ROOT / "solutions" / name, work / name)
+    proc = grader_process("grade", work, "--json", tmp_path / "r.json", "--html", tmp_path / "r.html")
+    lines = []
+
+    def training_started() -> bool:  # exercises 3, 2, 1 run first; the plain progress line says when 4 starts
+        lines.append(proc.stderr.readline())
+        return "exercise 4: your training" in lines[-1]
+
+    out, err = ctrl_c_when(proc, training_started)
+    assert proc.returncode == 130, (out, err)
+    assert "Aborted!" not in out + err and "Traceback" not in err
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert {1, 2, 3} <= {ex["id"] for ex in result["exercises"]}
+    assert any("interrupted (Ctrl-C)" in note for note in result["notes"])
+    assert result["score"] >= 36 and "Exercise 3" in (tmp_path / "r.html").read_text()
+    assert "total:" in out
+
+
+def test_ctrl_c_during_batch_writes_grades_from_finished_records_and_exits_130(tmp_path):
+    for k in range(6):
+        (tmp_path / "in" / f"s{k}").mkdir(parents=True)
+        for name in ("ex2_cross_entropy.py", "ex3_batchnorm.py"):
+            shutil.copy(ROOT / "solutions" / name, tmp_path / "in" / f"s{k}" / name)
+    out_dir = tmp_path / "out"
+    proc = grader_process("batch", tmp_path / "in", "--out", out_dir, "--jobs", "1", "--quiet")
+    out, err = ctrl_c_when(proc, lambda: len(list((out_dir / "students").glob("*.json"))) >= 1
+                           if (out_dir / "students").is_dir() else False)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted (Ctrl-C)" in err and "Aborted!" not in out + err
+    rows = list(csv.DictReader((out_dir / "grades.csv").open()))
+    done = [r for r in rows if r["total"]]
+    assert len(rows) == 6 and 1 <= len(done) < 6 and all(r["total"] == "10" for r in done)
+    assert (out_dir / "class.html").is_file()
+
+
+def test_nothing_to_grade_exits_5_and_says_what_was_ignored(tmp_path):
+    (tmp_path / "notes.txt").write_text("I did it on paper")
+    (tmp_path / "plot.png").write_bytes(b"\x89PNG")
+    proc = subprocess.run([sys.executable, "-m", "grader", "grade", str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert "no .py or .ipynb file" in proc.stdout and "notes.txt" in proc.stdout and "plot.png" in proc.stdout
+    assert proc.stdout.count("notes.txt") == 1  # said once, not as "could not grade" and again as a note
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(empty), "--out", str(tmp_path / "out"), "--quiet"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 5 and "no submission found" in proc.stderr
+
+
+def test_wrong_exercise_flag_says_which_exercise_the_file_looks_like(runner):
+    result = runner.invoke(cli, ["grade", SOLUTION2, "--exercise", "3"])
+    assert result.exit_code == 1
+    assert "looks like exercise 2" in result.output and "--exercise 2" in result.output

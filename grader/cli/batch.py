@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from grader.cli.common import CHECKS_FAIL, INTERRUPTED, NOTHING_TO_GRADE, OK
+
 
 class RichProgress:
     """A progress bar with counts, elapsed time and ETA (rich), fed by the batch."""
@@ -56,11 +58,17 @@ class RichProgress:
 @click.option("--steps", type=click.IntRange(1), default=None, help="Exercise 4: steps of the quick check.")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=None, help="Seconds each run may take.")
 @click.option("--title", default="backprop-ninja class report", show_default=True, help="class.html's title.")
+@click.option("--format", "gradebook", type=click.Choice(["csv", "canvas", "moodle"]), default="csv", show_default=True,
+              help="Also write OUT/grades-canvas.csv (Canvas's gradebook import) or OUT/grades-moodle.csv "
+                   "(Moodle, Blackboard): see docs/batch.md.")
+@click.option("--assignment", default="backprop-ninja", show_default=True,
+              help="The grade column's name in --format canvas/moodle (the gradebook's assignment).")
 @click.option("--force", is_flag=True, help="Grade every submission again, even unchanged ones.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the summary line.")
 @click.option("--names", "names", type=click.Path(dir_okay=False), default=None,
               help="names.txt to use (default: $BACKPROP_NINJA_NAMES, else a cached download).")
-def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, steps, time_limit, title, force, quiet, names):
+def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, steps, time_limit, title, gradebook, assignment,
+          force, quiet, names):
     """Grade a whole class: every submission in INPUT, a folder or a course platform's .zip export.
 
     Recognises Gradescope's export (submission_metadata.yml), Canvas's name_userid_submissionid_file
@@ -68,13 +76,16 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
     Writes OUT/grades.csv, OUT/class.html and a scorecard per student. Re-running skips the
     submissions that have not changed, so an interrupted batch just continues.
 
-    Exits 0 when every submission was graded, 1 when the grader failed on some (re-run to retry).
+    Exits 0 when every submission was graded, 1 when the grader failed on some (re-run to retry),
+    5 when INPUT holds no submission, 130 when interrupted (Ctrl-C: grades.csv and class.html are
+    written from the submissions that finished; the same command again grades the rest).
 
     \b
     Examples:
       backprop-ninja batch submissions.zip --out grades/ --rubric rubric.toml
       backprop-ninja batch moodle-export/ --out grades/ --roster roster.csv --jobs 8
       backprop-ninja batch submissions.zip --out grades/ --dask tcp://scheduler:8786
+      backprop-ninja batch canvas.zip --out grades/ --format canvas --assignment "Backprop ninja"
     """
     from grader.course.batch import BatchError, run_batch
     from grader.cli.common import build_options
@@ -91,14 +102,29 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
         raise click.ClickException(str(exc)) from None
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # before any grading began, or while writing the outputs
+        progress.stop()
+        click.echo("interrupted (Ctrl-C)", err=True)
+        sys.exit(INTERRUPTED)
+    extra = ""
+    if gradebook != "csv" and result.grades_csv.is_file():
+        from grader.course.export import write_gradebook
+
+        extra = f", {write_gradebook(result.grades_csv, gradebook, assignment)}"
     if not quiet:
         for note in result.notes:
             click.echo(f"note: {note}")
     for key, message in result.failed:
         click.echo(f"grader failure (not the student's code) on {key}: {message}", err=True)
+    if not result.submissions:
+        click.echo(f"nothing to grade: no submission found in {input_path}", err=True)
+    if result.interrupted:
+        click.echo(f"interrupted (Ctrl-C): {result.graded} graded before it; run the same command again to grade the rest",
+                   err=True)
     click.echo(f"{result.submissions} submissions: {result.graded} graded, {result.skipped} unchanged, "
-               f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.grades_csv}, {result.class_html}")
-    sys.exit(1 if result.failed else 0)
+               f"{len(result.failed)} failed in {result.seconds:.1f} s -> {result.grades_csv}, {result.class_html}{extra}")
+    sys.exit(INTERRUPTED if result.interrupted else NOTHING_TO_GRADE if not result.submissions else
+             CHECKS_FAIL if result.failed else OK)
 
 
 @click.group()

@@ -1,10 +1,18 @@
-"""What the commands share: the --names option, opening a Grader, options from a rubric and flags."""
+"""What the commands share: the --names option, opening a Grader, options from a rubric and flags, exit codes."""
 from __future__ import annotations
+
+import contextlib
+import signal
+from pathlib import Path
 
 import click
 
 from grader.data import DataError
 from grader.sandbox.runner import GraderError
+
+# exit codes, as pytest's where they apply
+OK, CHECKS_FAIL, USAGE, NOTHING_TO_GRADE, INTERRUPTED = 0, 1, 2, 5, 130
+SUBMISSION_SUFFIXES = (".py", ".ipynb")
 
 names_option = click.option("--names", "names", type=click.Path(dir_okay=False), default=None,
                             help="names.txt to use (default: $BACKPROP_NINJA_NAMES, else a cached download).")
@@ -48,3 +56,45 @@ def build_options(rubric=None, full=False, steps=None, time_limit=None, progress
         options.limits = dataclasses.replace(options.limits, seconds=time_limit)
         options.ex4["time_limit"] = time_limit
     return options
+
+
+class CtrlC:
+    """Whether Ctrl-C was pressed, even when the grader absorbed it (exercise 4 then stops training early)."""
+
+    seen = False
+
+
+@contextlib.contextmanager
+def watch_ctrl_c():
+    """Note each SIGINT in the yielded CtrlC, then raise KeyboardInterrupt as Python's own handler does."""
+    state = CtrlC()
+
+    def handler(signum, frame):
+        state.seen = True
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def nothing_found(paths) -> str:
+    """Why a command line had nothing to grade: the files each folder held, and that they were ignored."""
+    parts = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            continue
+        files = sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        code = [f for f in files if Path(f).suffix in SUBMISSION_SUFFIXES]
+        other = [f for f in files if f not in code]
+        if code:
+            parts.append(f"{path}: looked at {_names(code)}; none assigns an exercise's gradients")
+        else:
+            parts.append(f"{path}: no .py or .ipynb file in it" + (f" (ignored: {_names(other)})" if other else " (it is empty)"))
+    return "; ".join(parts)
+
+
+def _names(files: list[str], most: int = 6) -> str:
+    return ", ".join(files[:most]) + (f" and {len(files) - most} more" if len(files) > most else "")

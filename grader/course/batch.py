@@ -25,7 +25,7 @@ from pathlib import Path
 
 from grader import __version__, data
 from grader.course import archive, identity, rubric, store as store_mod, summary as summary_mod, work
-from grader.course.classreport import preload, write_class_html
+from grader.course.classreport import preload, write_class_html, write_scorecards
 from grader.course.export import write_grades_csv
 from grader.report.scorecard import write_atomic
 from grader.course.work import payload
@@ -48,6 +48,7 @@ class BatchResult:
     failed: list = field(default_factory=list)  # (key, message): the grader failed, not the student
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: the outputs hold what had finished
 
     @property
     def grades_csv(self) -> Path:
@@ -123,6 +124,8 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
                 dask_cluster.run(dask, jobs_iter, names_path, options, fingerprint, on_result, seconds=bound)
             elif pending:
                 _run_local(jobs_iter, min(max(1, jobs), len(pending)), names_path, options, on_result, bound)
+        except KeyboardInterrupt:  # keep what finished: grades.csv and class.html come from the saved records
+            result.interrupted = True
         finally:
             progress.stop()
         records = {e.key: store.load(e.key) for e in entries}
@@ -130,6 +133,7 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
         summary = summary_mod.summarise(entries, records, absent, options, title, exercise)
         write_grades_csv(summary, out / GRADES_CSV)
         write_class_html(summary, out / CLASS_HTML)
+        write_scorecards(summary, records, store.folder)  # each names its student, out of grades.csv's total
     result.seconds = time.monotonic() - started
     _write_batch_json(result, options, out)
     return result

@@ -4,9 +4,12 @@ from __future__ import annotations
 import base64
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from grader.report.scorecard import environment, write_atomic
+from grader.exercises import EXERCISES
+from grader.report.scorecard import environment, scorecard_html, write_atomic
+from grader.results import SubmissionResult
 
 
 def histogram_png(percents: list[float], bins: int = 10) -> bytes:
@@ -38,11 +41,23 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+# the heatmap's colour scale: five steps of 20%, each a clearly different hue (40% and 60% are two steps apart)
+HEAT_STEPS = ((0.2, "#ff9492"), (0.4, "#ffc285"), (0.6, "#ffe27a"), (0.8, "#c2e89a"), (1.01, "#74d38b"))
+NO_ATTEMPT = "#eaeef2"
+
+
 def heat(rate: float | None) -> str:
-    """A cell's background for a pass rate: red (0) through amber to green (1); grey with no attempt."""
+    """A cell's background for a pass rate: red below 20%, orange, yellow, light green, green from 80%; grey with no attempt."""
     if rate is None:
-        return "#eaeef2"
-    return f"hsl({round(120 * rate)}, 70%, {round(82 - 8 * rate)}%)"
+        return NO_ATTEMPT
+    return next(colour for top, colour in HEAT_STEPS if rate < top)
+
+
+def plural(n: int, word: str, many: str = "") -> str:
+    """'1 timeout', '2 timeouts', '1 crash', '3 crashes'."""
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {many or (word + 'es' if word.endswith(('s', 'sh', 'ch', 'x')) else word + 's')}"
 
 
 def class_html(summary) -> str:
@@ -51,8 +66,33 @@ def class_html(summary) -> str:
         summary.histogram = data_uri(histogram_png(summary.percents))
     env = environment()
     env.filters["heat"] = heat
+    env.filters["plural"] = plural
+    env.globals["heat_steps"] = HEAT_STEPS
     return env.get_template("class.html.j2").render(summary=summary)
 
 
 def write_class_html(summary, path: str | os.PathLike) -> Path:
     return write_atomic(path, class_html(summary))
+
+
+@dataclass
+class Absent:
+    """An exercise the class is graded on that one submission lacks (its scorecard counts it 0 of max_score)."""
+
+    id: int
+    title: str
+    max_score: float
+
+
+def write_scorecards(summary, records: dict, folder: str | os.PathLike) -> None:
+    """Write each graded student's scorecard again, naming them and out of the same total as grades.csv."""
+    rows: dict[str, list] = {}
+    for row in summary.rows:
+        rows.setdefault(row.key, []).append(row)
+    for key, record in records.items():
+        result = SubmissionResult.from_dict(record["result"])
+        who = ", ".join(f"{r.name} ({r.student_id})" if r.student_id and r.student_id != r.name else r.name
+                        for r in rows.get(key, []) if r.name)
+        absent = [Absent(e, EXERCISES[e].title, summary.possible.get(e, 0.0)) for e in summary.exercises
+                  if e in EXERCISES and result.exercise(e) is None]
+        write_atomic(Path(folder) / f"{key}.html", scorecard_html(result, who=who, absent=absent))

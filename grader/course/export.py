@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader.report.scorecard import write_atomic
-from grader.results import FAIL, MISSING, PASS
+from grader.results import COMPLETE, CRASHED, FAIL, INCORRECT, MISSING, PARTIAL, PASS
 
 # Gradescope shows a test's output; hidden variants' verdicts are shown once grades are published
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
@@ -41,6 +41,47 @@ def write_grades_csv(summary, path: str | os.PathLike) -> Path:
     return write_atomic(path, grades_csv(summary))
 
 
+GRADEBOOKS = ("canvas", "moodle")
+
+
+def gradebook_csv(grades: str, fmt: str, assignment: str = "backprop-ninja") -> str:
+    """grades.csv's text, reshaped for a gradebook's CSV import: `canvas` or `moodle` (Moodle, Blackboard).
+
+    canvas: Canvas's gradebook import columns `Student, ID, SIS User ID, SIS Login ID, Section, <assignment>`,
+      then a `Points Possible` row; Canvas matches a row by ID (its user id: what a Canvas export gives as
+      student_id), else by SIS User ID (a roster's student_id), else by SIS Login ID (the email).
+    moodle: one row per student, `Email address, ID number, Full name, <assignment>, Feedback`: Moodle's
+      "Import grades from CSV" maps Email address or ID number to the user and the assignment column to the
+      grade item (Blackboard's "Upload Grades" maps its columns the same way).
+    A student without a graded submission gets an empty grade (the gradebook keeps what it had).
+    """
+    rows = list(csv.DictReader(io.StringIO(grades)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    top = rows[0]["max"] if rows else ""
+    if fmt == "canvas":
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+        writer.writerow(["Points Possible", "", "", "", "", top])
+        for r in rows:
+            canvas = r["platform"] == "canvas"
+            writer.writerow([r["name"], r["student_id"] if canvas else "", "" if canvas else r["student_id"], r["email"],
+                             r.get("section", ""), r["total"]])
+    elif fmt == "moodle":
+        writer.writerow(["Email address", "ID number", "Full name", assignment, "Feedback"])
+        for r in rows:
+            feedback = f"{r['total']} / {r['max']}" + (f" ({r['flags']})" if r["flags"] else "") if r["total"] else r["flags"]
+            writer.writerow([r["email"], r["student_id"], r["name"], r["total"], feedback])
+    else:
+        raise ValueError(f"unknown gradebook format {fmt!r}: one of {', '.join(GRADEBOOKS)}")
+    return out.getvalue()
+
+
+def write_gradebook(grades_csv_path: str | os.PathLike, fmt: str, assignment: str = "backprop-ninja") -> Path:
+    """Write grades-<fmt>.csv next to grades.csv; return its path."""
+    source = Path(grades_csv_path)
+    return write_atomic(source.with_name(f"grades-{fmt}.csv"), gradebook_csv(source.read_text(encoding="utf-8"), fmt, assignment))
+
+
 def _num(value: float) -> str:
     return f"{value:g}"
 
@@ -51,36 +92,70 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def gradescope_results(result) -> dict:
-    """A SubmissionResult in Gradescope's results.json schema: one test per graded gradient.
+def public_view(ex, check) -> tuple[str, float]:
+    """What the public variant alone says of `check`: (status, score). A hidden-variant failure passed it."""
+    if check.status != PASS and check.variant != "public":
+        return PASS, 0.0 if ex.zeroed else check.max_score
+    return check.status, check.score
 
-    A verdict that comes from a hidden variant (the public seed passes, a hidden one fails) is
-    shown to the student only once grades are published, so the hidden variants stay hidden.
+
+def _public_status(ex, statuses: list[str]) -> str:
+    """ExerciseResult.status, from the public variant's verdicts only."""
+    if not ex.attempted or ex.zeroed:
+        return ex.status
+    if statuses and all(s == PASS for s in statuses):
+        return COMPLETE
+    if PASS in statuses:
+        return PARTIAL
+    return CRASHED if ex.error else INCORRECT
+
+
+def gradescope_results(result) -> dict:
+    """A SubmissionResult in Gradescope's results.json schema: one visible test per graded gradient.
+
+    Before grades are published a student must learn nothing about the hidden variants, or they could
+    probe them by resubmitting. So every visible test, the `output` and the visible scores come from the
+    public variant's verdicts only; each exercise whose gradients fail only on a hidden variant gets one
+    more test, `after_published`, that takes those points back (a negative score, max_score 0). There is
+    no top-level `score`: Gradescope sums the tests, so the published total is the real grade.
     """
-    tests = []
+    tests, public_total = [], 0.0
     for ex in result.exercises:
         problems = [f"your code stopped: {ex.error}"] if ex.error else []
         problems += [f"uses autograd: {flag}" + (" (this exercise scores 0)" if ex.zeroed else "") for flag in ex.integrity]
         if not ex.checks:
             tests.append({"name": f"Exercise {ex.id}: {ex.title}", "score": 0.0, "max_score": 0.0, "status": "failed",
                           "output": "\n".join(problems + ex.notes) or "nothing was graded", "visibility": VISIBLE})
+        hidden = []
         for check in ex.checks:
-            hidden = check.status != PASS and check.variant != "public"
-            lines = [check.message] + problems
+            status, score = public_view(ex, check)
+            public_total += score
+            if status == PASS and check.status != PASS:
+                hidden.append(check)
+            lines = ["passes" if status == PASS else check.message] + problems
             tests.append({
-                "name": f"Exercise {ex.id}: d{check.name}",
-                "score": check.score, "max_score": check.max_score,
-                "status": "passed" if check.status == PASS and not ex.zeroed else "failed",
-                "output": "\n".join(line for line in lines if line),
-                "visibility": AFTER_PUBLISHED if hidden else VISIBLE,
+                "name": f"Exercise {ex.id}: {check.label}", "score": score, "max_score": check.max_score,
+                "status": "passed" if status == PASS and not ex.zeroed else "failed",
+                "output": "\n".join(line for line in lines if line), "visibility": VISIBLE,
             })
-    lines = [f"Total: {result.score:g} / {result.max_score:g}"]
+        if hidden:
+            lost = sum(public_view(ex, c)[1] - c.score for c in hidden)
+            tests.append({
+                "name": f"Exercise {ex.id}: hidden variants", "score": -lost, "max_score": 0.0, "status": "failed",
+                "output": "\n".join(f"{c.label}: {c.message}" for c in hidden), "visibility": AFTER_PUBLISHED,
+            })
+    public_max = sum(ex.max_score for ex in result.exercises)
+    lines = [f"Total on the public variant: {public_total:g} / {public_max:g}"
+             + (" (hidden variants are graded too; they count once grades are published)" if result.exercises else "")]
     if result.error:
         lines.insert(0, f"Could not grade: {result.error}")
     lines += [f"note: {n}" for n in result.notes]
-    lines += [f"Exercise {ex.id} ({ex.title}): {ex.status}, {ex.score:g} / {ex.max_score:g}" for ex in result.exercises]
+    for ex in result.exercises:
+        seen = [public_view(ex, c) for c in ex.checks]
+        lines.append(f"Exercise {ex.id} ({ex.title}): {_public_status(ex, [s for s, _ in seen])}, "
+                     f"{sum(score for _, score in seen):g} / {ex.max_score:g}")
     return {
-        "score": result.score,
+        **({} if tests else {"score": 0.0}),  # nothing to sum: Gradescope then needs the score itself
         "execution_time": int(round(sum(ex.seconds for ex in result.exercises))),
         "output": "\n".join(lines),
         "visibility": VISIBLE,
@@ -101,6 +176,38 @@ def write_gradescope_failure(message: str, path: str | os.PathLike) -> Path:
     return write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
+def classroom_result(result) -> dict:
+    """GitHub Classroom's runner result (what autograding-grading-reporter reads): one test per gradient, with points.
+
+    The reporter posts the sum of the tests' `score` out of `max_score`, so each gradient earns its own points.
+    """
+    tests = []
+    for ex in result.exercises:
+        for check in ex.checks:
+            passed = check.status == PASS and not ex.zeroed
+            message = "" if passed else (check.message or check.status)
+            if ex.zeroed:
+                message = f"{message}; the exercise scores 0: it uses autograd".lstrip("; ")
+            tests.append({"name": f"Exercise {ex.id}: {check.label}", "status": "pass" if passed else "fail",
+                          "score": check.score, "message": message, "line_no": 0, "execution_time": f"{ex.seconds:.1f}s"})
+    if result.error:
+        tests.insert(0, {"name": "read the submission", "status": "error", "score": 0.0, "message": result.error,
+                         "line_no": 0, "execution_time": "0s"})
+    status = "error" if result.error and not result.exercises else "pass" if result.passed else "fail"
+    return {"version": 1, "status": status, "max_score": result.max_score, "tests": tests}
+
+
+def write_classroom(result, path: str | os.PathLike) -> Path:
+    """Append `result=<base64 JSON>` to `path` ($GITHUB_OUTPUT): the step's `result` output for the reporter."""
+    import base64
+
+    encoded = base64.b64encode(json.dumps(classroom_result(result)).encode()).decode("ascii")
+    path = Path(path)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"result={encoded}\n")
+    return path
+
+
 def junit_xml(result) -> str:
     """JUnit XML: a testsuite per exercise, a testcase per gradient (failure, error or skipped)."""
     suites = ET.Element("testsuites", name="backprop-ninja", tests="0", failures="0", errors="0")
@@ -116,7 +223,7 @@ def junit_xml(result) -> str:
         suite = ET.SubElement(suites, "testsuite", name=_xml(f"exercise {ex.id}: {ex.title}"), time=f"{ex.seconds:.3f}")
         for check in ex.checks:
             counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=f"backprop_ninja.ex{ex.id}", name=f"d{check.name}")
+            case = ET.SubElement(suite, "testcase", classname=f"backprop_ninja.ex{ex.id}", name=check.label)
             message = _xml(check.message) if check.status != PASS else ""
             if check.status == PASS and ex.zeroed:
                 message = "passes, but the exercise scores 0: it uses autograd"

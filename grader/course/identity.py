@@ -39,6 +39,7 @@ class Person:
     student_id: str = ""  # Canvas user id, Gradescope SID, Moodle participant id, or the roster's
     email: str = ""
     extra: dict = field(default_factory=dict)  # further roster columns, carried into grades.csv
+    on_roster: bool | None = None  # with a roster: whether a row of it matched this person (None: no roster)
 
     def __post_init__(self) -> None:  # from file names and platforms' files: valid UTF-8, bounded
         self.name, self.student_id, self.email = (clean_text(v, 255) for v in (self.name, self.student_id, self.email))
@@ -288,7 +289,14 @@ class Roster:
         return cls(rows, str(path))
 
     def apply(self, entries: list[Entry]) -> list[Person]:
-        """Override the entries' people in place; return the roster's people who submitted nothing."""
+        """Override the entries' people in place; return the roster's people who submitted nothing.
+
+        Each person of the entries gets `on_roster`: False for one no row matched (e.g. a group member missing
+        from the roster), which class.html and grades.csv warn about.
+        """
+        for entry in entries:
+            for person in entry.people:
+                person.on_roster = False
         absent = []
         for row in self.rows:
             person = Person(row.get("name", ""), row.get("student_id", ""), row.get("email", ""),
@@ -320,4 +328,4 @@ class Roster:
 def _merge(found: Person, roster: Person) -> Person:
     """The roster's values where it has them, the platform's elsewhere."""
     return Person(roster.name or found.name, roster.student_id or found.student_id, roster.email or found.email,
-                  {**found.extra, **roster.extra})
+                  {**found.extra, **roster.extra}, on_roster=True)

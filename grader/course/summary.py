@@ -8,9 +8,9 @@ from grader.exercises import EXERCISES
 from grader.results import CRASHED, PASS, TRAINING
 
 # a submission's flags, in the order grades.csv lists them
-TIMEOUT, CRASH, INTEGRITY, UNREADABLE, LATE, NOT_GRADED, NO_SUBMISSION, DUPLICATE = (
-    "timeout", "crash", "integrity", "unreadable", "late", "not graded", "no submission", "duplicate")
-FLAG_ORDER = (NO_SUBMISSION, NOT_GRADED, UNREADABLE, TIMEOUT, CRASH, INTEGRITY, DUPLICATE, LATE)
+TIMEOUT, CRASH, INTEGRITY, UNREADABLE, LATE, NOT_GRADED, NO_SUBMISSION, DUPLICATE, NOT_ON_ROSTER = (
+    "timeout", "crash", "integrity", "unreadable", "late", "not graded", "no submission", "duplicate", "not on roster")
+FLAG_ORDER = (NO_SUBMISSION, NOT_GRADED, UNREADABLE, TIMEOUT, CRASH, INTEGRITY, DUPLICATE, LATE, NOT_ON_ROSTER)
 
 
 @dataclass
@@ -38,6 +38,7 @@ class CheckRate:
     name: str
     passed: int = 0
     attempted: int = 0
+    failing: list = field(default_factory=list)  # (who, scorecard link) of each attempt that does not pass
 
     @property
     def rate(self) -> float | None:
@@ -47,6 +48,11 @@ class CheckRate:
     def label(self) -> str:
         """d<name> for a gradient, the bare name for another check (exercise 4's training)."""
         return self.name if self.name == TRAINING else f"d{self.name}"
+
+    @property
+    def anchor(self) -> str:
+        """The id of class.html's list of the students who fail this check."""
+        return f"fail-ex{self.exercise}-{self.name}"
 
 
 @dataclass
@@ -74,6 +80,7 @@ class ClassSummary:
     submissions: int = 0
     histogram: str = ""  # a data: URI (PNG), filled in by classreport
     options: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)  # e.g. a group member missing from the roster
 
     @property
     def max_total(self) -> float:
@@ -101,6 +108,9 @@ class ClassSummary:
 
     def count(self, kind: str) -> int:
         return sum(1 for r in self.rows if kind in r.flags)
+
+    def flagged(self, kind: str) -> list[Row]:
+        return [r for r in self.rows if kind in r.flags]
 
 
 def submission_flags(result: dict, late: bool = False) -> list[str]:
@@ -149,7 +159,7 @@ def summarise(entries, records: dict, absent, options, title: str = "backprop-ni
     for ex_id in exercises:
         for name in EXERCISES[ex_id].graded if ex_id in EXERCISES else ():
             rates[(ex_id, name)] = CheckRate(ex_id, name)
-    rows, incidents = [], []
+    rows, incidents, warnings = [], [], []
     for entry in entries:
         result = results.get(entry.key)
         link = f"students/{entry.key}.html" if result is not None else ""
@@ -166,7 +176,13 @@ def summarise(entries, records: dict, absent, options, title: str = "backprop-ni
                     if ex.get("attempted", True):
                         rate.attempted += 1
                         rate.passed += check["status"] == PASS
-        who = ", ".join(p.name or p.student_id or p.email for p in entry.people) or entry.origin
+                        if check["status"] != PASS:
+                            rate.failing.append((_who(entry), link))
+        who = _who(entry)
+        strangers = [p for p in entry.people if p.on_roster is False]
+        for p in strangers:
+            warnings.append(f"{p.name or p.student_id or p.email} ({entry.origin}"
+                            + (f", a group of {len(entry.people)}" if len(entry.people) > 1 else "") + ") is not on the roster")
         incidents.extend(_incidents(entry.key, who, result, link))
         for person in entry.people or [None]:
             rows.append(Row(key=entry.key, name=person.name if person else entry.origin,
@@ -174,13 +190,18 @@ def summarise(entries, records: dict, absent, options, title: str = "backprop-ni
                             platform=entry.platform, submission_id=entry.submission_id,
                             extra=dict(person.extra) if person else {},
                             total=sum(scores.values()) if result is not None else None,
-                            exercises=scores, flags=list(flags), scorecard=link))
+                            exercises=scores, flags=list(flags) + ([NOT_ON_ROSTER] if person and person.on_roster is False else []),
+                            scorecard=link))
     for person in absent:
         rows.append(Row(key="", name=person.name, student_id=person.student_id, email=person.email,
                         extra=dict(person.extra), flags=[NO_SUBMISSION]))
     ordered = sorted(rates.values(), key=lambda r: (r.exercise, _check_order(r)))
     return ClassSummary(title=title, rows=rows, exercises=exercises, possible=possible, rates=ordered,
-                        incidents=incidents, submissions=len(entries))
+                        incidents=incidents, submissions=len(entries), warnings=warnings)
+
+
+def _who(entry) -> str:
+    return ", ".join(p.name or p.student_id or p.email for p in entry.people) or entry.origin
 
 
 def _check_order(rate: CheckRate) -> int:

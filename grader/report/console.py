@@ -17,13 +17,33 @@ def cmp_line(check) -> str:
     return f"{check.name:15s} | exact: {exact:5s} | approximate: {approx:5s} | maxdiff: {maxdiff}"
 
 
+MISSING_RUN = 3  # this many MISSING rows in a row with the same reason print as one line
+
+
+def runs(checks) -> list[list]:
+    """The checks in order, consecutive MISSING ones with the same reason grouped together."""
+    out: list[list] = []
+    for check in checks:
+        if out and check.status == "missing" and out[-1][0].status == "missing" and _unnamed(out[-1][0]) == _unnamed(check):
+            out[-1].append(check)
+        else:
+            out.append([check])
+    return out
+
+
+def _unnamed(check) -> str:
+    """A check's message without its own name, so that the same reason for dW1 and db1 compares equal."""
+    return check.message.replace(check.label, "this gradient")
+
+
 def print_result(result, console: Console | None = None) -> None:
     """Print a SubmissionResult: per exercise a cmp table with verdicts, then the total."""
     console = console or Console(highlight=False, soft_wrap=True)
     if result.error:
         console.print(f"[bold red]could not grade[/]: {escape(result.error)}")
     for note in result.notes:
-        console.print(f"[dim]note:[/] {escape(note)}")
+        if note not in result.error:  # the error already says it
+            console.print(f"[dim]note:[/] {escape(note)}")
     for ex in result.exercises:
         style = STYLE.get(ex.status, "bold")
         console.print()
@@ -46,16 +66,23 @@ def print_result(result, console: Console | None = None) -> None:
         for line in ex.extra.get("summary", []):
             console.print(f"  {escape(line)}")
         inherited = {}
-        for check in ex.checks:
+        for run in runs(ex.checks):
+            check = run[0]
             st = STYLE.get(check.status, "bold")
-            if check.cause == "inherited":  # right given right inputs: one line below the table says why
-                ups = ", ".join("d" + u for u in check.upstream) or "an earlier line"
-                inherited.setdefault(ups, []).append(check.label)
-                console.print(f"[dim]{escape(cmp_line(check))} | {check.status.upper():7s} inherits {escape(ups)}[/]")
+            if len(run) >= MISSING_RUN:
+                console.print(f"{escape(run[0].label)} … {escape(run[-1].label)}: {len(run)} gradients | [{st}]MISSING[/]")
+                console.print(f"    [dim]{escape(_unnamed(check))}[/]")
                 continue
-            console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
-            if check.status != "pass" or "round-off" in check.message or "keepdim" in check.message:
-                console.print(f"    [dim]{escape(check.message)}[/]")
+            for check in run:
+                st = STYLE.get(check.status, "bold")
+                if check.cause == "inherited":  # right given right inputs: one line below the table says why
+                    ups = ", ".join("d" + u for u in check.upstream) or "an earlier line"
+                    inherited.setdefault(ups, []).append(check.label)
+                    console.print(f"[dim]{escape(cmp_line(check))} | {check.status.upper():7s} inherits {escape(ups)}[/]")
+                    continue
+                console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
+                if check.status != "pass" or "round-off" in check.message or "keepdim" in check.message:
+                    console.print(f"    [dim]{escape(check.message)}[/]")
         for ups, labels in inherited.items():
             console.print(f"  [dim]{len(labels)} gradient{'s' if len(labels) > 1 else ''} right given right inputs "
                           f"(they count): their cmp lines are off only because they inherit {escape(ups)}[/]")

@@ -40,9 +40,13 @@ def render(template: str, **context) -> str:
     return environment().get_template(template).render(**context)
 
 
-def scorecard_html(result) -> str:
-    """One self-contained HTML page (inline CSS, no network) for a SubmissionResult."""
-    return render("scorecard.html.j2", result=result)
+def scorecard_html(result, who: str = "", absent=()) -> str:
+    """One self-contained HTML page (inline CSS, no network) for a SubmissionResult.
+
+    `who` names the student (a batch's roster); `absent` lists the exercises the class was graded on that this
+    submission lacks, as objects with id, title and max_score, so the total's denominator is the class's.
+    """
+    return render("scorecard.html.j2", result=result, who=who, absent=list(absent))
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:

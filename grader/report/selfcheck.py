@@ -39,9 +39,51 @@ class SelfCheck:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from grader.report.scorecard import render
+        from grader.report.scorecard import environment, render
 
-        return render("selfcheck.html.j2", ex=self.result)
+        css = environment().loader.get_source(environment(), "_style.css")[0]
+        return render("selfcheck.html.j2", ex=self.result, css=scope_css(css, f".{SCOPE}"))
+
+
+SCOPE = "backprop-ninja-selfcheck"  # the class of the output's wrapper: its styles apply inside it only
+
+
+def scope_css(css: str, scope: str) -> str:
+    """Every rule of `css` limited to the element `scope` and what it holds (the notebook around it is untouched).
+
+    `:root`, `html` and `body` become `scope` itself; `*` becomes `scope *`; @media blocks are scoped inside.
+    """
+    import re
+
+    out, i = [], 0
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    while i < len(css):
+        brace = css.find("{", i)
+        if brace < 0:
+            break
+        head = css[i:brace].strip()
+        if head.startswith("@"):  # a block of rules: scope what is inside
+            depth, j = 1, brace + 1
+            while depth and j < len(css):
+                depth += {"{": 1, "}": -1}.get(css[j], 0)
+                j += 1
+            out.append(f"{head} {{\n{scope_css(css[brace + 1:j - 1], scope)}}}\n")
+            i = j
+            continue
+        end = css.find("}", brace)
+        selectors = [_scoped(sel.strip(), scope) for sel in head.split(",") if sel.strip()]
+        out.append(f"{', '.join(selectors)} {{{css[brace + 1:end]}}}\n")
+        i = end + 1
+    return "".join(out)
+
+
+def _scoped(selector: str, scope: str) -> str:
+    import re
+
+    first, _, rest = selector.partition(" ")
+    if first in (":root", "html", "body"):
+        return f"{scope} {rest}".strip() if rest else scope
+    return f"{scope} {selector}" if not re.match(r"^(:root|html|body)\b", selector) else scope
 
 
 def _user_namespace(depth: int) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from contextlib import contextmanager
 
 import torch
 
@@ -19,6 +18,7 @@ from grader.training import loop as training
 from grader.exercises import EX4_NAMES as NAMES, get as get_exercise
 from grader.verdicts import describe_failure, merge_variants
 from grader.results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, ExerciseResult
+from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, reference_ms, replay
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
@@ -42,7 +42,8 @@ def grade_training(grader, code) -> ExerciseResult:
     result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes), attempted=code.attempted)
     public, *hidden = grader.options.variants
     variant = training.variant_for(public)
-    with progress_bar(plan if grader.options.ex4.get("progress") else None) as on_progress:
+    say = Phases(bool(grader.options.ex4.get("progress")))
+    with say.phase("your training" + (" (full run)" if plan.full else ""), plan.steps) as on_progress:
         request = {**plan.request(), "reach": scan.flagged_lines(code.code)}  # which flagged lines ran (sandbox/reach.py)
         outcome = grader.sandbox.run(4, code.code, variant, plan.limits(grader.options.limits), request, on_progress)
     grader.describe_run(result, outcome, code)
@@ -50,19 +51,23 @@ def grade_training(grader, code) -> ExerciseResult:
     result.notes.extend(run.notes)
     result.seconds = outcome.seconds
     failure = describe_failure(outcome, code) or run.stopped_message()
-    per_step = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance)
+    with say.phase(f"autograd's gradients at your {len(plan.checkpoints)} checkpoints"):
+        per_step = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance)
     per_variant = [(public, merge_checkpoints(per_step))]
     if run.reached(training.HIDDEN_STEPS) and run.stop != "user":
         small = plan.hidden()
-        for other in hidden:
-            out = grader.sandbox.run(4, code.code, training.variant_for(other), small.limits(grader.options.limits), small.request())
+        for k, other in enumerate(hidden, 1):
+            with say.phase(f"hidden variant {k} of {len(hidden)}", small.steps) as on_progress:
+                out = grader.sandbox.run(4, code.code, training.variant_for(other), small.limits(grader.options.limits),
+                                         small.request(), on_progress)
             hrun, hfail = StudentRun.decode(out, small), describe_failure(out, code)
             hfail = hfail or hrun.stopped_message()
             per_variant.append((other, merge_checkpoints(checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail,
                                                                                  grader.options.tolerance))))
             result.seconds += out.seconds
-    auto = autograd_run(grader.ds, variant, plan.compare_steps)
-    ref_ms = reference_ms(grader.ds, variant)
+    with say.phase("autograd's training, to compare"):
+        auto = autograd_run(grader.ds, variant, plan.compare_steps)
+        ref_ms = reference_ms(grader.ds, variant)
     speed = speed_note(run, ref_ms, auto.backward_ms, code)
     cause = (speed.removeprefix("speed: ") if speed else slow_cause(code)) if run.stop == "time" else ""
     full = evaluate(grader.ds, variant, run.final, run.done) if plan.full and run.final and run.done else None
@@ -294,28 +299,3 @@ def extras(plan: Plan, run: StudentRun, auto, per_step: list, facts: dict, full:
         "checkpoints": table, "full": full, "reference_full": REFERENCE_FULL, "lecture_full": LECTURE_FULL,
         "timing": {"backward_ms": round(run.backward_ms, 4), "reference_ms": round(ref_ms, 4),
                    "autograd_backward_ms": round(auto.backward_ms, 4), "autograd_step_ms": round(auto.step_ms, 4)}}}
-
-
-@contextmanager
-def progress_bar(plan: Plan | None):
-    """A rich progress bar with ETA on the terminal (stderr) fed by the child's progress records; None otherwise."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if plan is None or not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    columns = (TextColumn("exercise 4, {task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("full run" if plan.full else "quick check", total=plan.steps, loss="-")
-
-        def update(record: dict) -> None:
-            step, loss = record.get("step"), record.get("loss")
-            if isinstance(step, int):
-                bar.update(task, completed=min(max(step, 0), plan.steps))
-            if isinstance(loss, (int, float)):
-                bar.update(task, loss=f"{loss:.4f}")
-        yield update

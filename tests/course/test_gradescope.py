@@ -51,6 +51,11 @@ def run_autograder(root: Path, files: dict, python: str = sys.executable) -> tup
     return json.loads((root / "results" / "results.json").read_text()), proc
 
 
+def before_publication(results: dict) -> tuple:
+    """What a student sees before grades are published: the output, any top-level score and the visible tests."""
+    return results["output"], results.get("score"), [t for t in results["tests"] if t["visibility"] == "visible"]
+
+
 def test_zip_layout(autograder):
     names = set(autograder["modes"])
     assert {"setup.sh", "run_autograder", "names.txt", "rubric.toml", "requirements.txt"} <= names
@@ -70,20 +75,31 @@ def test_graded_submission_results_json(autograder):
     results, proc = run_autograder(autograder["root"], {"work/ex2_cross_entropy.py": HARD_CODED_32,
                                                         "ex3_batchnorm.py": (ROOT / "solutions" / "ex3_batchnorm.py").read_text()})
     assert proc.returncode == 0, proc.stderr
-    assert {"score", "execution_time", "output", "tests"} <= set(results)
+    assert {"execution_time", "output", "tests"} <= set(results)
     tests = {t["name"]: t for t in results["tests"]}
     assert all(TEST_KEYS <= set(t) for t in tests.values())
-    hard = tests["Exercise 2: dlogits"]
-    assert (hard["status"], hard["score"], hard["max_score"]) == ("failed", 0.0, 10.0)  # the rubric's points
-    assert hard["visibility"] == "after_published"  # it fails only on a hidden variant
     good = tests["Exercise 3: dhprebn"]
     assert (good["status"], good["score"], good["visibility"]) == ("passed", 5.0, "visible")
-    assert results["score"] == 5.0
+    # hard-coding 32 passes the public variant and fails the batch-17 one: nothing visible may say so
+    visible = [t for t in results["tests"] if t["visibility"] == "visible"]
+    shown = json.dumps([results["output"], visible]).lower()
+    for word in ("incorrect", "failed", "17", "batch of", "fails"):
+        assert word not in shown, word
+    correct, _ = run_autograder(autograder["root"], {"work/ex2_cross_entropy.py": (ROOT / "solutions" / "ex2_cross_entropy.py").read_text(),
+                                                     "ex3_batchnorm.py": (ROOT / "solutions" / "ex3_batchnorm.py").read_text()})
+    assert before_publication(results) == before_publication(correct)  # indistinguishable from a correct submission
+    assert "Exercise 2 (cross-entropy in one go): complete, 10 / 10" in results["output"]
+    assert sum(t["score"] for t in visible) == 15.0 and "score" not in results  # no top-level score to leak it
+    hidden = [t for t in results["tests"] if t["visibility"] == "after_published"]
+    assert [(t["name"], t["score"], t["max_score"]) for t in hidden] == [("Exercise 2: hidden variants", -10.0, 0.0)]
+    assert "dlogits" in hidden[0]["output"] and "batch of 17" in hidden[0]["output"]
+    assert sum(t["score"] for t in results["tests"]) == 5.0  # the published total: the real grade
 
 
 def test_results_json_even_when_nothing_can_be_graded(autograder):
     results, _ = run_autograder(autograder["root"], {"answers.txt": "I did it on paper"})
-    assert results["score"] == 0 and "no exercise found" in results["output"]
+    assert results["score"] == 0 and results["tests"] == []
+    assert "no .py or .ipynb file" in results["output"] and "answers.txt" in results["output"]
     results, _ = run_autograder(autograder["root"], {"ex2.py": HARD_CODED_32}, python="/bin/false")
     assert results["score"] == 0 and results["tests"] == [] and "could not run" in results["output"]
 

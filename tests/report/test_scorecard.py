@@ -41,3 +41,29 @@ def test_results_are_readable_by_their_owner_only(tmp_path):
     path = report.write_json(sample(), tmp_path / "out" / "alice" / "result.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_batch_scorecards_name_the_student_and_use_the_class_total(tmp_path):
+    """A batch rewrites each scorecard with the roster's name and ID, out of grades.csv's max."""
+    import csv
+
+    from grader.course.classreport import write_scorecards
+    from grader.course.export import write_grades_csv
+    from grader.course.identity import Entry, Person
+    from grader.course.summary import summarise
+    from grader.options import Options
+
+    ex3 = ExerciseResult(3, "batchnorm in one go", [CheckResult("hprebn", "fail", False, False, 0.5, max_score=5)])
+    ex1 = ExerciseResult(1, "one by one", [CheckResult("W2", "pass", True, True, 0.0, max_score=26, score=26)])
+    entries = [Entry("bob", "canvas", "bob", [Person("Bob Tables", "S1002")]), Entry("ada", "folder", "ada")]
+    records = {"bob": {"result": SubmissionResult("ex3_batchnorm.py", [ex3]).to_dict()},
+               "ada": {"result": SubmissionResult("ex1.py", [ex1]).to_dict()}}
+    summary = summarise(entries, records, [], Options())
+    write_scorecards(summary, records, tmp_path)
+    write_grades_csv(summary, tmp_path / "grades.csv")
+    html = (tmp_path / "bob.html").read_text()
+    top = next(csv.DictReader((tmp_path / "grades.csv").open()))["max"]
+    assert "<title>Scorecard · Bob Tables (S1002)</title>" in html and "scorecard · Bob Tables (S1002)</h1>" in html
+    assert f"0 / {top}</span>" in html and top == "31"  # not 0 / 5: exercise 1, which ada submitted, counts too
+    assert "Exercise 1: backprop through every variable, one by one" in html and "not submitted" in html
+    assert "<title>Scorecard · ada</title>" in (tmp_path / "ada.html").read_text()

@@ -42,3 +42,20 @@ def test_self_check_reads_the_callers_globals(dataset):
     code = "from grader import check\nshown = check(2)\n"
     exec(code, ns)
     assert ns["shown"].result.status == "not attempted"
+
+
+def test_self_check_html_styles_only_its_own_output(dataset):
+    """In Jupyter the output sits in the student's notebook: no rule of its <style> may reach outside it."""
+    import re
+
+    ns = notebook_namespace(dataset)
+    exec((ROOT / "solutions" / "ex2_cross_entropy.py").read_text(), ns)
+    html = check(2, ns)._repr_html_()
+    assert html.lstrip().startswith('<div class="backprop-ninja-selfcheck">')
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    style = re.sub(r"@media[^{]*\{", "", style)  # the rules inside a media block are checked like the others
+    selectors = [s.strip() for head in re.findall(r"([^{}]+)\{[^{}]*\}", style) for s in head.split(",") if s.strip()]
+    assert len(selectors) > 30
+    outside = [s for s in selectors if not (s == ".backprop-ninja-selfcheck" or s.startswith(".backprop-ninja-selfcheck "))]
+    assert outside == []
+    assert '"Segoe UI"' in style and "&#34;" not in style  # the CSS is not HTML-escaped

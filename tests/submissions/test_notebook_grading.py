@@ -77,16 +77,16 @@ def test_syntax_error_points_at_the_notebook_cell(grader):
 
 @pytest.mark.parametrize("name", ["bad_invalid_json.ipynb", "bad_not_notebook.ipynb", "bad_nbformat3.ipynb",
                                   "bad_empty.ipynb", "bad_no_exercise.ipynb", "bad_binary.ipynb"])
-def test_bad_files_are_one_clear_line_and_exit_1(name):
+def test_bad_files_are_one_clear_line_and_exit_5(name):
     result = CliRunner().invoke(cli, ["grade", str(NOTEBOOKS / name)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 5 and "Traceback" not in result.output
     assert name in result.output
 
 
 def test_not_utf8_script_is_refused_clearly():
     path = NOTEBOOKS.parent / "scripts" / "latin1.py"
     result = CliRunner().invoke(cli, ["grade", str(path)])
-    assert result.exit_code == 1 and "latin1.py" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 5 and "latin1.py" in result.output and "Traceback" not in result.output
 
 
 def test_a_bad_file_beside_a_good_one_does_not_stop_the_rest(grader):
