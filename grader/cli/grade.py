@@ -37,7 +37,7 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, ru
       backprop-ninja grade my_cell.py --exercise 2 --html scorecard.html --json result.json
       backprop-ninja grade ex4.py --full --time-limit 3600
     """
-    from grader.report import console, scorecard as report
+    from grader.report import console
 
     options = build_options(rubric, full, steps, time_limit, progress=not quiet)
     try:
@@ -53,10 +53,13 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, ru
         click.echo(f"{result.score:g}/{result.max_score:g}")
     else:
         console.print_result(result)
-    if json_path:
-        report.write_json(result, json_path)
-    if html_path:
-        report.write_html(result, html_path)
+    if json_path or html_path:
+        from grader.report import scorecard as report  # jinja2 only when a file is asked for
+
+        if json_path:
+            report.write_json(result, json_path)
+        if html_path:
+            report.write_html(result, html_path)
     if gradescope_path:
         from grader.course.export import write_gradescope
 

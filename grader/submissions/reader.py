@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 
 from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
                        names_read, training_block, writes_of)
@@ -93,6 +92,8 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
     if raw.get("nbformat") != 4:
         raise SubmissionError(f"{path.name}: nbformat {raw.get('nbformat')} notebooks are not supported "
                               "(open and save it in Jupyter to convert it to nbformat 4)")
+    import nbformat  # here, not at the top: ~0.1 s that grading a .py file does not need
+
     try:
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
         cells = [Cell(k, c.get("cell_type", "raw"), c.get("source", "").replace("\r\n", "\n"))
