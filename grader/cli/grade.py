@@ -40,6 +40,7 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, ru
     from grader.report import console
 
     options = build_options(rubric, full, steps, time_limit, progress=not quiet)
+    options.ex4["plot"] = bool(html_path or json_path)  # exercise 4's loss-curve PNG: matplotlib costs ~0.5 s cold
     try:
         with open_grader(names, options=options) as grader:
             result = run_grader(grader, paths, exercise)
