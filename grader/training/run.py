@@ -26,6 +26,7 @@ from grader.sandbox.limits import Limits
 QUICK_STEPS = 500
 QUICK_SECONDS = 300.0  # the worker's hard limit; the child's own safety limit is 50x the reference + 3 s
 FULL_SECONDS = 1800.0
+HIDDEN_SECONDS = 60.0  # a hidden variant's 11 steps
 QUICK_CHECKPOINTS = (0, 1, 10, 100)  # plus the last step
 FULL_CHECKPOINTS = (0, 10, 1000, training.DECAY_STEP)
 _CACHE: dict = {}  # autograd's runs, per dataset and variant, and the reference's code
@@ -41,6 +42,7 @@ class Plan:
     block: int  # the loss curve is averaged per this many steps
     checkpoints: tuple
     compare_steps: int  # steps autograd trains in this process for the training check
+    timed: bool = True  # the child times the reference (the safety limit) and the student's block against it
 
     @classmethod
     def from_options(cls, options) -> "Plan":
@@ -53,16 +55,16 @@ class Plan:
         return cls(full, steps, seconds, 1000 if full else 100, tuple(sorted(marks)), min(quick, steps))
 
     def hidden(self) -> "Plan":
-        """A hidden variant's short run: its gradients at steps 0 and 10."""
+        """A hidden variant's short run: its gradients at steps 0 and 10 (no timing: a minute at most)."""
         steps = training.HIDDEN_STEPS
-        return Plan(False, steps, min(self.seconds, QUICK_SECONDS), 100, (0, steps - 1), 0)
+        return Plan(False, steps, min(self.seconds, HIDDEN_SECONDS), 100, (0, steps - 1), 0, timed=False)
 
     def limits(self, base: Limits) -> Limits:
         return dataclasses.replace(base, seconds=self.seconds)
 
     def request(self) -> dict:
         return {"steps": self.steps, "block": self.block, "checkpoints": list(self.checkpoints), "full": self.full,
-                "reference": reference_code()}
+                "reference": reference_code() if self.timed else ""}
 
 
 def reference_code() -> str:

@@ -13,7 +13,7 @@ import torch
 from grader import model
 
 DECOY_SEED_MIX = 0x2545F491  # decoy seed = the variant's seed ^ this: not a seed any variant uses
-REFERENCE_RUNS = 6  # the reference's first run warms up, the median of the rest counts
+REFERENCE_RUNS, REFERENCE_SECONDS = 5, 0.05  # the reference's steps timed for the safety limit: at least this many, this long
 PAIRS, PAIRS_SECONDS = 24, 0.4  # interleaved (yours, reference) timings after training: at most this many, this long
 
 
@@ -32,15 +32,19 @@ def decoy(ds, variant: model.Variant, init, draw_batch, forward, namespace):
 
 
 def reference_step_ms(reference, fresh, forward) -> float:
-    """Milliseconds of one reference step (its forward pass and backward block), median of a few runs."""
-    times = []
-    for _ in range(REFERENCE_RUNS):
-        t0 = time.perf_counter()
+    """Milliseconds of one reference step (its forward pass and backward block): the mean over REFERENCE_SECONDS.
+
+    A mean over a window longer than the scheduler's time slice slows down with the machine's load as a
+    long run does (a median of single steps would miss the preemptions a long run suffers).
+    """
+    forward()
+    reference.run(fresh())  # warm-up
+    runs, start = 0, time.perf_counter()
+    while runs < REFERENCE_RUNS or time.perf_counter() - start < REFERENCE_SECONDS:
         forward()
         reference.run(fresh())
-        times.append(time.perf_counter() - t0)
-    times = sorted(times[1:])
-    return 1e3 * times[len(times) // 2]
+        runs += 1
+    return 1e3 * (time.perf_counter() - start) / runs
 
 
 def interleaved(student, reference, fresh, clock) -> list[list[float]]:
