@@ -1,7 +1,7 @@
 """Exercise 4 benchmarks: quick-mode grading time, the training check's drift study, a full run against bare autograd.
 
     python benchmarks/bench_ex4.py            # quick mode: grade the reference solution (3 times), time each part
-    python benchmarks/bench_ex4.py --drift    # how far correct and wrong blocks drift from autograd's training
+    python benchmarks/bench_ex4.py --drift [--steps N]  # detection power: the tolerance study's blocks through the quick check
     python benchmarks/bench_ex4.py --full     # 200,000 steps: the lecture's bare autograd loop, then full-mode grading
 
 --full trains the lecture's loop with loss.backward() in this process (one thread, like the grader's
@@ -27,6 +27,7 @@ from grader.training import loop as training, run as training_run  # noqa: E402
 from grader.grading import Grader, Options  # noqa: E402
 
 SOLUTION = ROOT / "solutions" / "ex4_training.py"
+ANSWER = ROOT / "tests" / "fixtures" / "notebooks" / "answer.ipynb"  # the lecture's answers: dC by a loop over Xb
 
 
 def grade(grader: Grader, path: Path):
@@ -36,18 +37,23 @@ def grade(grader: Grader, path: Path):
 
 
 def quick(names, repeats: int) -> None:
-    """Grade the reference solution in quick mode; the first run pays for autograd's run and the reference timing."""
+    """Grade the reference solution and the lecture's answer notebook (its dC loop) in quick mode, exercise 4 only.
+
+    The first run may pay for autograd's trajectory (cached on disk after that).
+    """
     t0 = time.perf_counter()
     with Grader(names) as grader:
         grader.sandbox.warm()
         print(f"grader start (dataset, warm worker): {time.perf_counter() - t0:.2f} s")
-        for k in range(repeats):
-            ex, seconds = grade(grader, SOLUTION)
-            t = ex.extra["training"]
-            print(f"run {k + 1}: {ex.score:g}/{ex.max_score:g} in {seconds:.2f} s (child {t['seconds']:.2f} s for "
-                  f"{t['steps_done']:,} steps; backward {t['timing']['backward_ms']:.3f} ms/step, reference "
-                  f"{t['timing']['reference_ms']:.3f}, autograd {t['timing']['autograd_backward_ms']:.3f}; "
-                  f"autograd's step {t['timing']['autograd_step_ms']:.3f} ms)")
+        for path in (SOLUTION, ANSWER):
+            for k in range(repeats):
+                ex, seconds = grade(grader, path)
+                t = ex.extra["training"]
+                print(f"{path.name} run {k + 1}: {ex.score:g}/{ex.max_score:g} in {seconds:.2f} s (child {t['seconds']:.2f} s "
+                      f"for {t['steps_done']:,} steps; your block {t['timing']['backward_ms']:.3f} ms/step; timed back to "
+                      f"back: yours {t['timing']['yours_ms']:.3f}, reference {t['timing']['reference_ms']:.3f} ms, ratio "
+                      f"{t['timing']['ratio']:.2f} [{t['timing']['ratio_low']:.2f}-{t['timing']['ratio_high']:.2f}]; "
+                      f"safety limit {t['timing']['limit_seconds']:.1f} s)")
 
 
 def drift(names, steps: int | None) -> None:

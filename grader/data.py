@@ -4,8 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,8 @@ NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.tx
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 NAMES_ENV = "BACKPROP_NINJA_NAMES"
 BLOCK_SIZE = 3
+DATASET_FORMAT = 1  # bump when the cached tensors' layout changes
+SPLITS = ("Xtr", "Ytr", "Xdev", "Ydev", "Xte", "Yte")
 
 
 class DataError(Exception):
@@ -45,6 +45,9 @@ def verify(path: Path) -> Path:
 
 def download(dest: Path, url: str = NAMES_URL, timeout: float = 20.0) -> Path:
     """Fetch names.txt into `dest`, verifying the checksum before it is kept."""
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             payload = response.read()
@@ -140,9 +143,24 @@ def _build_quickly(words, stoi, block_size=BLOCK_SIZE):
     return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
 
 
-def load(path: str | os.PathLike | None = None) -> Dataset:
-    """Build the lecture's dataset from names.txt (random.seed(42), shuffle, 80/10/10)."""
-    words = names_path(path).read_text().splitlines()
+def load(path: str | os.PathLike | None = None, cache: bool = True) -> Dataset:
+    """The lecture's dataset from names.txt (random.seed(42), shuffle, 80/10/10).
+
+    names.txt is verified to be the lecture's file, so its splits are always the same tensors:
+    with `cache`, they are read from the user cache directory (built and written there once).
+    """
+    source = names_path(path)
+    if cache:
+        cached = _read_cache(dataset_cache_path())
+        if cached is not None:
+            return cached
+    ds = _build(source.read_text().splitlines())
+    if cache:
+        _write_cache(ds, dataset_cache_path())
+    return ds
+
+
+def _build(words: list) -> Dataset:
     chars = sorted(list(set("".join(words))))
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi["."] = 0
@@ -154,3 +172,49 @@ def load(path: str | os.PathLike | None = None) -> Dataset:
     Xdev, Ydev = _build_quickly(words[n1:n2], stoi)
     Xte, Yte = _build_quickly(words[n2:], stoi)
     return Dataset(words, stoi, itos, BLOCK_SIZE, Xtr, Ytr, Xdev, Ydev, Xte, Yte)
+
+
+def dataset_cache_path() -> Path:
+    """The built splits of the lecture's names.txt (keyed by its checksum and this cache's format)."""
+    return Path(platformdirs.user_cache_dir("backprop-ninja")) / f"dataset-{NAMES_SHA256[:16]}-v{DATASET_FORMAT}.safetensors"
+
+
+def _write_cache(ds: Dataset, dest: Path) -> None:
+    """Keep the splits and the shuffled words (best effort: a read-only cache only costs time)."""
+    import torch
+    from safetensors.torch import save_file
+
+    tensors = {k: getattr(ds, k).contiguous() for k in SPLITS}
+    tensors["words"] = torch.frombuffer(bytearray("\n".join(ds.words).encode()), dtype=torch.uint8)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(f".{os.getpid()}.part")
+        save_file(tensors, str(tmp))
+        tmp.replace(dest)
+    except OSError:
+        pass
+
+
+def _read_cache(src: Path) -> Dataset | None:
+    """The cached dataset, or None if there is none or it is not consistent (then it is rebuilt)."""
+    if not src.is_file():
+        return None
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        t = load_file(str(src))
+        text = bytes(t.pop("words").numpy()).decode("ascii")
+    except (SafetensorError, OSError, KeyError, UnicodeDecodeError, ValueError):
+        return None
+    words, chars = text.split("\n"), sorted(set(text) - {"\n"})
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    rows = len(text) + 1  # every word and its closing "."
+    ok = set(t) == set(SPLITS) and all(v.dtype == torch.int64 for v in t.values()) and len(chars) == 26 \
+        and all(t[x].dim() == 2 and t[x].shape == (len(t[y]), BLOCK_SIZE) for x, y in zip(SPLITS[::2], SPLITS[1::2])) \
+        and sum(len(t[y]) for y in SPLITS[1::2]) == rows
+    if not ok:
+        return None
+    return Dataset(words, stoi, {i: s for s, i in stoi.items()}, BLOCK_SIZE, *(t[k] for k in SPLITS))

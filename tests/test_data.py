@@ -98,3 +98,18 @@ def test_the_quick_build_gives_the_lectures_tensors(dataset):
                           (dataset.words[n2:], (dataset.Xte, dataset.Yte))):
         X2, Y2 = data.build_dataset(words, dataset.stoi)
         assert X.dtype == X2.dtype == torch.int64 and torch.equal(X, X2) and torch.equal(Y, Y2)
+
+
+def test_cached_dataset_equals_the_built_one_and_a_damaged_cache_is_rebuilt(cache_dir, names_path):
+    import torch
+
+    built = data.load(names_path, cache=False)
+    first = data.load(names_path)  # builds and writes the cache
+    assert data.dataset_cache_path().is_file() and str(cache_dir) in str(data.dataset_cache_path())
+    cached = data.load(names_path)
+    for ds in (first, cached):
+        assert ds.words == built.words and ds.stoi == built.stoi and ds.itos == built.itos
+        assert all(torch.equal(getattr(ds, k), getattr(built, k)) for k in data.SPLITS)
+    data.dataset_cache_path().write_bytes(b"garbage")
+    assert data._read_cache(data.dataset_cache_path()) is None
+    assert torch.equal(data.load(names_path).Xtr, built.Xtr)

@@ -5,6 +5,9 @@ this package may import everything below it.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from grader import __version__
@@ -30,4 +33,18 @@ _batch.register(cli)
 
 
 def main():
-    cli(prog_name="backprop-ninja")
+    """The console script: run the command, then leave without tearing torch down (~0.3 s of every command)."""
+    try:
+        cli(prog_name="backprop-ninja")
+    except SystemExit as exc:
+        if "torch" not in sys.modules:
+            raise
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)  # every file is written and closed by now; only the interpreter's teardown is skipped

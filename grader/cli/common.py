@@ -19,12 +19,24 @@ names_option = click.option("--names", "names", type=click.Path(dir_okay=False),
 
 
 def open_grader(names, **kwargs):
+    """A Grader whose worker is a fork of this command's process (no second import of torch).
+
+    Forking is safe here and only here: the command's process is fresh and holds nothing a student's
+    code may see (no reference gradient, no other submission) until the Grader computes it, after the fork.
+    """
+    from grader import data
     from grader.grading import Grader
+    from grader.sandbox.runner import Sandbox
+    from grader.training import CHILD_TASKS
 
     try:
-        return Grader(names, **kwargs)
+        path = data.names_path(names)
+        dataset = data.load(path)
     except DataError as exc:
         raise click.ClickException(str(exc)) from None
+    sandbox = Sandbox(path, CHILD_TASKS)
+    sandbox.start_forked(dataset)
+    return Grader(path, sandbox=sandbox, dataset=dataset, **kwargs)
 
 
 def run_grader(grader, paths, exercise=None):

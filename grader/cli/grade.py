@@ -46,6 +46,7 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, cl
     from grader.report import console, scorecard as report
 
     options = build_options(rubric, full, steps, time_limit, progress=not quiet)
+    options.ex4["plot"] = bool(html_path or json_path)  # exercise 4's loss-curve PNG: matplotlib costs ~0.5 s cold
     result = None
     with watch_ctrl_c() as ctrl_c:
         try:
@@ -74,10 +75,13 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, cl
         click.echo(f"{result.score:g}/{result.max_score:g}")
     else:
         console.print_result(result)
-    if json_path:
-        report.write_json(result, json_path)
-    if html_path:
-        report.write_html(result, html_path)
+    if json_path or html_path:
+        from grader.report import scorecard as report  # jinja2 only when a file is asked for
+
+        if json_path:
+            report.write_json(result, json_path)
+        if html_path:
+            report.write_html(result, html_path)
     if gradescope_path:
         from grader.course.export import write_gradescope
 

@@ -28,8 +28,8 @@ Every key is optional; a missing key keeps its default (docs/rubric.md lists the
     follow_through = true  # each gradient graded on its own statements, given right inputs
 
     [ex4]                  # exercise 4: steps of the quick check, its time limit, or the full 200,000 steps
-    steps = 4000
-    time_limit = 60.0
+    steps = 500
+    time_limit = 300.0
     full = false
 """
 from __future__ import annotations

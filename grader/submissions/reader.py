@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 
 from grader.submissions import bounds, names as student_names, sections
 from grader.submissions.block import training_block
@@ -114,12 +113,15 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
     if raw.get("nbformat") != 4:
         raise SubmissionError(f"{path.name}: nbformat {raw.get('nbformat')} notebooks are not supported "
                               "(open and save it in Jupyter to convert it to nbformat 4)")
-    try:
-        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-        cells = [Cell(k, c.get("cell_type", "raw"), c.get("source", "").replace("\r\n", "\n"))
-                 for k, c in enumerate(nb.cells, 1)]
-    except Exception as exc:  # nbformat's many ways to reject a file: all mean "not a notebook"
-        raise SubmissionError(f"{path.name}: not a Jupyter notebook ({type(exc).__name__})") from None
+    cells = []  # read as nbformat 4 lays them out (nbformat itself costs ~0.2 s to import and validate)
+    listed = raw.get("cells")
+    for k, c in enumerate(listed if isinstance(listed, list) else [None], 1):
+        source = c.get("source", "") if isinstance(c, dict) else None
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str) or not isinstance(c.get("cell_type", "raw"), str):
+            raise SubmissionError(f"{path.name}: not a Jupyter notebook (cell {k} is malformed)")
+        cells.append(Cell(k, c.get("cell_type", "raw"), source.replace("\r\n", "\n")))
     if not any(c.kind == "code" and c.source.strip() for c in cells):
         raise SubmissionError(f"{path.name}: empty notebook (no code cells)")
     return cells

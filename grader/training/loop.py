@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.sandbox import guards, progress, reach as reach_lines, tasks, wire
+from grader.training import timing
 from grader import model
 from grader.sandbox.child import STUDENT_FILE, _cmp, _display, cpu_only, student_error
 from grader.exercises import EX4_NAMES as NAMES
@@ -27,6 +28,10 @@ DECAY_STEP = 100_000  # lr 0.1 before, 0.01 from here on
 LOSS_STEPS_CAP = 20_000  # per-step losses sent back; the curve covers every step in block means
 REPORT_EVERY = 0.25  # seconds between progress records
 HIDDEN_STEPS = 11  # hidden variants are checked at steps 0 and 10
+# the block's intermediate gradients sent at checkpoints (if the block defines them), in backward order:
+# the parent names the first wrong one (exercise 1's dlogits, dh ... or the fused ones of exercises 2 and 3)
+INTERMEDIATES = ("logits", "h", "hpreact", "bnraw", "bnvar_inv", "bnvar", "hprebn", "embcat", "emb")
+SAFETY_FACTOR, SAFETY_SECONDS = 50.0, 3.0  # quick check's limit: 50x the reference's steps, measured here, + 3 s
 MISSING = object()
 
 
@@ -95,6 +100,12 @@ class Clock:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
+
+    def limit(self, seconds: float) -> None:
+        """Bring the budget forward to `seconds` from the start (a safety limit tighter than the run's)."""
+        if seconds < self.budget:
+            self.budget = seconds
+            signal.setitimer(signal.ITIMER_REAL, max(self.budget - self.elapsed(), 0.01))
 
 
 class Block:
@@ -180,23 +191,32 @@ class Record:
     error: dict | None = None
     notes: list = field(default_factory=list)
 
-    def keep(self, i: int, ix, params: list, grads: list, loss: float, max_numel: int) -> None:
-        """Keep checkpoint `i`: parameters before its update, its batch, and what the student's gradients were."""
+    def keep(self, i: int, ix, params: list, grads: list, loss: float, max_numel: int, ns: dict) -> None:
+        """Keep checkpoint `i`: parameters before its update, its batch, the student's gradients and intermediates."""
         k = len(self.checkpoints)
-        values = {}
-        for name, p, g in zip(NAMES, params, grads):
+        values, inter = {}, {}
+        for name, p in zip(NAMES, params):
             self.tensors[f"ckpt{k}.param.{name}"] = wire.plain(p)
+        for name, g in zip(NAMES, grads):
             if g is MISSING:
                 values[name] = {"kind": "missing"}
-                continue
-            try:
-                tensor, values[name] = wire.describe(g, max_numel)
-                if tensor is not None:
-                    self.tensors[f"ckpt{k}.grad.{name}"] = wire.plain(tensor)
-            except Exception as exc:  # a hostile object: describe it, do not trust it
-                values[name] = {"kind": "unreadable", "detail": f"could not be read ({type(exc).__name__})"}
+            else:
+                values[name] = self._describe(g, f"ckpt{k}.grad.{name}", max_numel)
+        for name in INTERMEDIATES:
+            value = ns.get("d" + name)
+            if isinstance(value, torch.Tensor):  # only what the block defined; anything else is not reported
+                inter[name] = self._describe(value, f"ckpt{k}.inter.{name}", max_numel)
         self.tensors[f"ckpt{k}.ix"] = wire.plain(ix)
-        self.checkpoints.append({"step": i, "loss": loss, "values": values})
+        self.checkpoints.append({"step": i, "loss": loss, "values": values, "intermediates": inter})
+
+    def _describe(self, value, key: str, max_numel: int) -> dict:
+        try:
+            tensor, info = wire.describe(value, max_numel)
+            if tensor is not None:
+                self.tensors[key] = wire.plain(tensor)
+            return info
+        except Exception as exc:  # a hostile object: describe it, do not trust it
+            return {"kind": "unreadable", "detail": f"could not be read ({type(exc).__name__})"}
 
     def curve(self, block: int) -> torch.Tensor:
         """The lecture's lossi (log10 of the loss) averaged per `block` steps; a last partial block included."""
@@ -223,12 +243,18 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
     if rec.error:
         rec.stop = "error"
     guards.install()  # for the whole run: grad mode off, backward() refused
+    reference, ref_ms = Block(opts["reference"]) if opts.get("reference") else None, 0.0
+    if reference is not None:  # the reference's speed in this process, now: the quick check's safety limit
+        fresh, decoy_forward = timing.decoy(ds, variant, init, draw_batch, forward, namespace)
+        ref_ms = timing.reference_step_ms(reference, fresh, decoy_forward)
+        if not opts.get("full"):
+            clock.limit(SAFETY_SECONDS + SAFETY_FACTOR * steps * ref_ms / 1e3)
     if ready is not None:
         ready()  # the worker has confined the run: the student's code may start
     last_report = 0.0
     for i in range(steps if not rec.stop else 0):
         if clock.up or clock.elapsed() > clock.budget:
-            rec.stop, rec.detail = "time", f"time limit of {lim['seconds']:g} s"
+            rec.stop, rec.detail = "time", f"time limit of {round(clock.budget, 1):g} s"
             break
         if progress.stop_requested():
             rec.stop = "user"
@@ -249,12 +275,12 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
         try:
             error = student.run(ns)
         except TimeUp as exc:
-            rec.stop, rec.detail = "time", f"time limit of {lim['seconds']:g} s"
+            rec.stop, rec.detail = "time", f"time limit of {round(clock.budget, 1):g} s"
             if i:  # the budget ran out midway through a step: that step is dropped, not graded
                 rec.losses.pop()
                 break
             error = student_error(exc, student.code, ns)
-            error["message"] = f"the first step of your backward block did not finish within the time limit of {lim['seconds']:g} s"
+            error["message"] = f"the first step of your backward block did not finish within the time limit of {round(clock.budget, 1):g} s"
         finally:
             clock.in_student = False
         if i:
@@ -277,7 +303,7 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
         elif bad_values:
             rec.stop, rec.detail = "nonfinite", ", ".join(bad_values)
         if before is not None or (rec.stop and not changed):  # unchanged, the parameters are still those of step i
-            rec.keep(i, ix, before or plist, grads, loss, int(lim["max_numel"]))
+            rec.keep(i, ix, before or plist, grads, loss, int(lim["max_numel"]), ns)
         if rec.stop:
             rec.detail = rec.detail or f"step {i}"
             break
@@ -288,16 +314,26 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
             last_report = now
             recent = rec.losses[-100:]
             progress.report(step=i + 1, total=steps, loss=round(sum(recent) / len(recent), 4))
+    rec.tensors.update({f"final.param.{name}": wire.plain(p) for name, p in zip(NAMES, plist)})
+    pairs = []
+    if reference is not None and not rec.stop and rec.done == steps and steps > 1:
+        kept = dict(student.warnings), student.integrity  # the decoy's runs tell the student nothing
+        try:
+            pairs = timing.interleaved(student, reference, fresh, clock)
+        except TimeUp:
+            pass
+        student.warnings, student.integrity = kept
     signal.setitimer(signal.ITIMER_REAL, 0)
     rec.tensors["loss"] = torch.tensor(rec.losses[:LOSS_STEPS_CAP], dtype=torch.float32)
     if rec.losses:
         rec.tensors["lossi"] = rec.curve(block).float()
-    rec.tensors.update({f"final.param.{name}": wire.plain(p) for name, p in zip(NAMES, plist)})
     meta = {"steps": steps, "steps_done": rec.done, "block": block, "stop": rec.stop, "detail": rec.detail,
             "error": rec.error or student.integrity, "warnings": list(student.warnings.values()), "notes": rec.notes,
             "reached": student.reach.report(student.code),
             "checkpoints": rec.checkpoints, "seconds": round(clock.elapsed(), 4),
-            "backward_ms": round(1e3 * rec.backward_seconds / max(len(rec.losses) - 1, 1), 4)}
+            "backward_ms": round(1e3 * rec.backward_seconds / max(len(rec.losses) - 1, 1), 4),
+            "reference_step_ms": round(ref_ms, 4), "limit_seconds": round(clock.budget, 3),
+            "pairs": [[round(a, 4), round(b, 4)] for a, b in pairs]}
     return wire.encode(rec.tensors, meta)
 
 

@@ -20,13 +20,16 @@ from grader.sandbox import wire
 from grader.exercises import EX4_NAMES as NAMES
 from grader.sandbox.limits import Limits
 
-QUICK_STEPS = 4000  # about a second of training for a vectorised backward (benchmarks/bench_ex4.py)
-QUICK_SECONDS = 60.0  # room for a backward with Python loops over the batch
+# The quick check: a fixed amount of work, whatever the machine's load. 500 steps with gradients compared
+# at 5 checkpoints catch every wrong block of the tolerance study (benchmarks/bench_ex4.py --drift), the
+# subtlest (n for n-1 in dhprebn) at every checkpoint and in the parameters after 500 steps (README).
+QUICK_STEPS = 500
+QUICK_SECONDS = 300.0  # the worker's hard limit; the child's own safety limit is 50x the reference + 3 s
 FULL_SECONDS = 1800.0
-QUICK_CHECKPOINTS = (0, 10, 1000)  # plus the last step
+HIDDEN_SECONDS = 60.0  # a hidden variant's 11 steps
+QUICK_CHECKPOINTS = (0, 1, 10, 100)  # plus the last step
 FULL_CHECKPOINTS = (0, 10, 1000, training.DECAY_STEP)
-REFERENCE_TIMING_STEPS = 300
-_CACHE: dict = {}  # autograd's runs and the reference's timing, per dataset and variant
+_CACHE: dict = {}  # autograd's runs, per dataset and variant, and the reference's code
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Plan:
     block: int  # the loss curve is averaged per this many steps
     checkpoints: tuple
     compare_steps: int  # steps autograd trains in this process for the training check
+    timed: bool = True  # the child times the reference (the safety limit) and the student's block against it
 
     @classmethod
     def from_options(cls, options) -> "Plan":
@@ -51,15 +55,26 @@ class Plan:
         return cls(full, steps, seconds, 1000 if full else 100, tuple(sorted(marks)), min(quick, steps))
 
     def hidden(self) -> "Plan":
-        """A hidden variant's short run: its gradients at steps 0 and 10."""
+        """A hidden variant's short run: its gradients at steps 0 and 10 (no timing: a minute at most)."""
         steps = training.HIDDEN_STEPS
-        return Plan(False, steps, min(self.seconds, QUICK_SECONDS), 100, (0, steps - 1), 0)
+        return Plan(False, steps, min(self.seconds, HIDDEN_SECONDS), 100, (0, steps - 1), 0, timed=False)
 
     def limits(self, base: Limits) -> Limits:
         return dataclasses.replace(base, seconds=self.seconds)
 
     def request(self) -> dict:
-        return {"steps": self.steps, "block": self.block, "checkpoints": list(self.checkpoints), "full": self.full}
+        return {"steps": self.steps, "block": self.block, "checkpoints": list(self.checkpoints), "full": self.full,
+                "reference": reference_code() if self.timed else ""}
+
+
+def reference_code() -> str:
+    """The reference solution's backward block: the child times it (on a decoy) next to the student's."""
+    if "reference_code" not in _CACHE:
+        from grader.resources import resource_dir
+        from grader.submissions.reader import load_submission
+
+        _CACHE["reference_code"] = load_submission(resource_dir("solutions") / "ex4_training.py", 4).exercises[4].code
+    return _CACHE["reference_code"]
 
 
 @dataclass
@@ -71,6 +86,7 @@ class Checkpoint:
     params: dict
     ix: torch.Tensor
     answers: dict
+    intermediates: dict = field(default_factory=dict)  # the block's own d<name> of the forward pass, as Answers
 
 
 @dataclass
@@ -89,6 +105,9 @@ class StudentRun:
     checkpoints: list = field(default_factory=list)
     final: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    reference_ms: float = 0.0  # one reference step, measured in the child (its safety limit's unit)
+    limit: float = 0.0  # the child's time limit, in seconds
+    pairs: list = field(default_factory=list)  # [yours ms, reference ms] timed back to back in the child
 
     @classmethod
     def decode(cls, outcome, plan: Plan) -> "StudentRun":
@@ -104,6 +123,10 @@ class StudentRun:
             run.stop, run.detail = "self", f"step {_int(m.get('steps_done'))}"
         run.seconds, run.backward_ms = _float(m.get("seconds")), _float(m.get("backward_ms"))
         run.notes = [str(n)[:300] for n in (m.get("notes") or [])[:5] if isinstance(n, str)]
+        run.reference_ms, run.limit = _float(m.get("reference_step_ms")), _float(m.get("limit_seconds"))
+        pairs = m.get("pairs") if isinstance(m.get("pairs"), list) else []
+        run.pairs = [[float(a), float(b)] for a, b in (p for p in pairs[:100] if isinstance(p, list) and len(p) == 2)
+                     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > 0 and b > 0]
         run.losses = _floats(t.get("loss"), training.LOSS_STEPS_CAP)
         run.lossi = _floats(t.get("lossi"), plan.steps // max(plan.block, 1) + 1)
         run.final = _params(t, "final.param.")
@@ -116,7 +139,12 @@ class StudentRun:
                     or ix.dtype != torch.int64:
                 continue  # the parent replays the loop's batches up to `step`: only steps the plan has
             grads = {name: t[f"ckpt{k}.grad.{name}"] for name in NAMES if f"ckpt{k}.grad.{name}" in t}
-            run.checkpoints.append(Checkpoint(step, _float(info.get("loss")), params, ix, _answers(grads, info.get("values"))))
+            inter = {name: t[f"ckpt{k}.inter.{name}"] for name in training.INTERMEDIATES if f"ckpt{k}.inter.{name}" in t}
+            described = info.get("intermediates") if isinstance(info.get("intermediates"), dict) else {}
+            described = {k2: v for k2, v in described.items() if k2 in training.INTERMEDIATES}
+            answers = wire.answers(inter, {"values": described}, [n for n in training.INTERMEDIATES if n in described])
+            run.checkpoints.append(Checkpoint(step, _float(info.get("loss")), params, ix, _answers(grads, info.get("values")),
+                                              answers))
         return run
 
     def reached(self, steps: int) -> bool:
@@ -173,17 +201,37 @@ class AutogradRun:
     backward_ms: float
 
 
-def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: torch.dtype) -> dict:
-    """Autograd's gradient of the exercise-4 loss for each parameter, computed in `dtype`."""
+def autograd_gradients(params: dict, Xb: torch.Tensor, Yb: torch.Tensor, dtype: torch.dtype,
+                       intermediates: dict | None = None) -> dict:
+    """Autograd's gradient of the exercise-4 loss for each parameter, computed in `dtype`.
+
+    With `intermediates` (a dict), autograd's gradients of the forward pass's intermediates are put there too.
+    """
     p = {k: v.detach().to(dtype).requires_grad_() for k, v in params.items()}
     with torch.enable_grad(), model.single_thread():
-        training.forward(p, Xb, Yb)["loss"].backward()
+        values = training.forward(p, Xb, Yb)
+        if intermediates is not None:
+            for name in training.INTERMEDIATES:
+                values[name].retain_grad()
+        values["loss"].backward()
+    if intermediates is not None:
+        intermediates.update({name: values[name].grad for name in training.INTERMEDIATES})
     return {k: t.grad for k, t in p.items()}
 
 
 def autograd_run(ds, variant: model.Variant, steps: int) -> AutogradRun:
-    """Train `steps` steps with autograd, as the lecture's loop does with loss.backward() (cached)."""
+    """Train `steps` steps with autograd, as the lecture's loop does with loss.backward().
+
+    Deterministic, so computed once: kept in this process and in the user cache directory, keyed by
+    the grader's version, torch's, this loop's source, the variant and the steps (grader/training/cache.py).
+    """
+    from grader.training import cache
+
     key = ("autograd", id(ds), variant, steps)
+    if key not in _CACHE:
+        stored = cache.load(variant, steps)
+        if stored is not None:
+            _CACHE[key] = (ds, AutogradRun(*stored))
     if key not in _CACHE:
         params, g = training.init(ds, variant)
         plist = [params[k] for k in NAMES]
@@ -207,29 +255,7 @@ def autograd_run(ds, variant: model.Variant, steps: int) -> AutogradRun:
         run = AutogradRun(torch.tensor(losses), {k: v.detach() for k, v in params.items()},
                           1e3 * elapsed / max(steps, 1), 1e3 * backward / max(steps, 1))
         _CACHE[key] = (ds, run)  # ds kept alive so that its id is not reused
-    return _CACHE[key][1]
-
-
-def reference_ms(ds, variant: model.Variant) -> float:
-    """Milliseconds per step of the reference solution's backward block, run here on the loop's values (cached)."""
-    key = ("reference", id(ds), variant)
-    if key not in _CACHE:
-        from grader.resources import resource_dir
-        from grader.submissions.reader import load_submission
-
-        code = load_submission(resource_dir("solutions") / "ex4_training.py", 4).exercises[4].code
-        block, (params, g) = training.Block(code), training.init(ds, variant)
-        base, spent = training.namespace(ds, variant, params), 0.0
-        with torch.no_grad(), model.single_thread():
-            for i in range(REFERENCE_TIMING_STEPS):
-                ix = training.draw_batch(ds, g, variant.batch_size)
-                ns = dict(base, **training.forward(params, ds.Xtr[ix], ds.Ytr[ix]), i=i, lr=training.lr_at(i),
-                          Xb=ds.Xtr[ix], Yb=ds.Ytr[ix])
-                t0 = time.perf_counter()
-                block.run(ns)
-                spent += time.perf_counter() - t0 if i else 0.0
-                training.update([params[k] for k in NAMES], ns["grads"], training.lr_at(i))
-        _CACHE[key] = (ds, 1e3 * spent / (REFERENCE_TIMING_STEPS - 1))
+        cache.store(variant, steps, run.losses, run.params, run.step_ms, run.backward_ms)
     return _CACHE[key][1]
 
 
