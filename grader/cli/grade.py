@@ -43,7 +43,7 @@ def grade(paths, exercise, json_path, html_path, gradescope_path, junit_path, cl
       backprop-ninja grade ex4.py --full --time-limit 3600
     """
     from grader.grading import Interrupted
-    from grader.report import console, scorecard as report
+    from grader.report import console
 
     options = build_options(rubric, full, steps, time_limit, progress=not quiet)
     options.ex4["plot"] = bool(html_path or json_path)  # exercise 4's loss-curve PNG: matplotlib costs ~0.5 s cold
