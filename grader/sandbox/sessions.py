@@ -10,31 +10,16 @@ import gc
 import json
 import os
 import selectors
-import signal
 import sys
 import tempfile
 import time
 
 from grader import model
-from grader.sandbox import limits as limits_mod, tasks, wire
+from grader.sandbox import limits as limits_mod, pipes, tasks, wire
 
-CHUNK = 65536
+CHUNK = pipes.CHUNK
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
 WHERE_SECONDS = 0.1  # at the time limit: how long the child has to say which line is running
-
-
-def _read_available(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
-    """Read what the pipe holds; keep at most `cap` bytes. Returns (eof, overflowed)."""
-    try:
-        chunk = os.read(fd, CHUNK)
-    except BlockingIOError:
-        return False, False
-    if not chunk:
-        return True, False
-    room = cap - len(buf)
-    if room > 0:
-        buf.extend(chunk[:room])
-    return False, len(chunk) > room
 
 
 class Child:
@@ -137,7 +122,7 @@ class Child:
             if self.exit_fd is None and not self.exited:
                 self.exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
             if killed_at is None and asked is None and now >= deadline and not (self.exited or frame_overflow):
-                asked = _ask_where(self.pid)  # which line is running: the verdict names it (grader/sandbox/progress.py)
+                asked = pipes.ask_where(self.pid)  # which line is running: the verdict names it (grader/sandbox/progress.py)
                 deadline = now + WHERE_SECONDS
             if killed_at is None and (self.exited or frame_overflow or now >= deadline):
                 timed_out = not self.exited and not frame_overflow
@@ -165,16 +150,16 @@ class Child:
                     os.read(stop_fd, CHUNK)
                     if not stop_sent and killed_at is None:
                         stop_sent = True
-                        _signal_child(self.pid)
+                        pipes.signal_stop(self.pid)
                     continue
                 if key.fd == self.prog_r:
-                    eof, _ = _read_available(self.prog_r, prog, 1 << 20)
+                    eof, _ = pipes.read_available(self.prog_r, prog, 1 << 20)
                     self._emit(prog, emit)
                 elif key.fd == self.out_r:
-                    eof, over = _read_available(self.out_r, output, lim["output_bytes"])
+                    eof, over = pipes.read_available(self.out_r, output, lim["output_bytes"])
                     output_overflow |= over
                 else:
-                    eof, over = _read_available(self.res_r, self.res, lim["frame_bytes"] + 64)
+                    eof, over = pipes.read_available(self.res_r, self.res, lim["frame_bytes"] + 64)
                     frame_overflow |= over
                     record, frame_overflow = self._take_record(frame_overflow)
                 if eof:
@@ -182,9 +167,9 @@ class Child:
         sel.close()
         seconds = (ended or time.monotonic()) - start
         if record is not None:  # what the run printed is in the pipe before its answer
-            _, over = _drain(self.out_r, output, lim["output_bytes"])
+            _, over = pipes.drain(self.out_r, output, lim["output_bytes"])
             output_overflow |= over
-            _drain(self.prog_r, prog, 1 << 20)
+            pipes.drain(self.prog_r, prog, 1 << 20)
             self._emit(prog, emit)
         if not self.ready and not timed_out and not stop_sent:
             self.close()
@@ -260,7 +245,7 @@ class Child:
             os.close(fd)
         isolation.kill_all(self.conf, self.pid)
         _, status = os.waitpid(self.pid, 0)
-        _reap_orphans()
+        pipes.reap_orphans()
         isolation.cleanup(self.conf)
         limits_mod.cleanup_workdir(self.workdir)
         for fd in (self.out_r, self.res_r, self.prog_r) + ((self.exit_fd,) if self.exit_fd is not None else ()):
@@ -324,40 +309,3 @@ class Sessions:
         if self.spare is not None:
             spare, self.spare = self.spare, None
             spare.close()
-
-
-def _drain(fd: int, buf: bytearray, cap: int) -> tuple[bool, bool]:
-    """Read all that a pipe holds now (non-blocking). Returns (eof, overflowed)."""
-    overflow = False
-    while True:
-        before = len(buf)
-        eof, over = _read_available(fd, buf, cap)
-        overflow |= over
-        if eof or (len(buf) == before and not over):
-            return eof, overflow
-
-
-def _reap_orphans() -> None:
-    """Collect what is left of the run's processes re-parented to the worker (all dead by now)."""
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-
-def _ask_where(pid: int) -> bool:
-    """Ask the child which line of the student's it is running (SIGUSR2; it answers on the progress pipe)."""
-    try:
-        os.kill(pid, signal.SIGUSR2)
-    except OSError:
-        pass
-    return True
-
-
-def _signal_child(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGUSR1)
-    except ProcessLookupError:
-        pass
