@@ -15,9 +15,9 @@ import tempfile
 import time
 
 from grader import model
-from grader.sandbox import limits as limits_mod, pipes, tasks, wire
+from grader.sandbox import limits as limits_mod, pipes as pipe_io, tasks, wire
 
-CHUNK = pipes.CHUNK
+CHUNK = pipe_io.CHUNK
 DRAIN_SECONDS = 2.0  # after the run is killed, what its pipes still hold
 WHERE_SECONDS = 0.1  # at the time limit: how long the child has to say which line is running
 
@@ -122,7 +122,7 @@ class Child:
             if self.exit_fd is None and not self.exited:
                 self.exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
             if killed_at is None and asked is None and now >= deadline and not (self.exited or frame_overflow):
-                asked = pipes.ask_where(self.pid)  # which line is running: the verdict names it (grader/sandbox/progress.py)
+                asked = pipe_io.ask_where(self.pid)  # which line is running: the verdict names it (grader/sandbox/progress.py)
                 deadline = now + WHERE_SECONDS
             if killed_at is None and (self.exited or frame_overflow or now >= deadline):
                 timed_out = not self.exited and not frame_overflow
@@ -150,16 +150,16 @@ class Child:
                     os.read(stop_fd, CHUNK)
                     if not stop_sent and killed_at is None:
                         stop_sent = True
-                        pipes.signal_stop(self.pid)
+                        pipe_io.signal_stop(self.pid)
                     continue
                 if key.fd == self.prog_r:
-                    eof, _ = pipes.read_available(self.prog_r, prog, 1 << 20)
+                    eof, _ = pipe_io.read_available(self.prog_r, prog, 1 << 20)
                     self._emit(prog, emit)
                 elif key.fd == self.out_r:
-                    eof, over = pipes.read_available(self.out_r, output, lim["output_bytes"])
+                    eof, over = pipe_io.read_available(self.out_r, output, lim["output_bytes"])
                     output_overflow |= over
                 else:
-                    eof, over = pipes.read_available(self.res_r, self.res, lim["frame_bytes"] + 64)
+                    eof, over = pipe_io.read_available(self.res_r, self.res, lim["frame_bytes"] + 64)
                     frame_overflow |= over
                     record, frame_overflow = self._take_record(frame_overflow)
                 if eof:
@@ -167,9 +167,9 @@ class Child:
         sel.close()
         seconds = (ended or time.monotonic()) - start
         if record is not None:  # what the run printed is in the pipe before its answer
-            _, over = pipes.drain(self.out_r, output, lim["output_bytes"])
+            _, over = pipe_io.drain(self.out_r, output, lim["output_bytes"])
             output_overflow |= over
-            pipes.drain(self.prog_r, prog, 1 << 20)
+            pipe_io.drain(self.prog_r, prog, 1 << 20)
             self._emit(prog, emit)
         if not self.ready and not timed_out and not stop_sent:
             self.close()
@@ -245,7 +245,7 @@ class Child:
             os.close(fd)
         isolation.kill_all(self.conf, self.pid)
         _, status = os.waitpid(self.pid, 0)
-        pipes.reap_orphans()
+        pipe_io.reap_orphans()
         isolation.cleanup(self.conf)
         limits_mod.cleanup_workdir(self.workdir)
         for fd in (self.out_r, self.res_r, self.prog_r) + ((self.exit_fd,) if self.exit_fd is not None else ()):
