@@ -16,6 +16,7 @@ from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, Su
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
+from grader.diagnosis import annotate
 from grader.training.check import grade_training
 from grader.verdicts import describe_failure, describe_variant, merge_variants  # noqa: F401 - re-exported
 
@@ -148,6 +149,8 @@ class Grader:
                 where = stopped if stopped.startswith("stopped") else f"your code stopped at {stopped}"
                 check.message = f"{where}; {check.message}"
             check.variant = variant.name
+            annotate(check, ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
+                     getattr(self.ds, "itos", None), failed={c.name for c in checks if c.status != PASS})
             checks.append(check)
         return checks
 

@@ -75,3 +75,4 @@ class Options:
     ex4: dict = field(default_factory=dict)  # exercise 4's options (steps, full run ...)
     check_points: dict = field(default_factory=dict)  # (exercise id, check name) -> points, over `points`
     tolerance: Tolerance = field(default_factory=Tolerance)  # when an answer passes
+    hints: bool = True  # a failing check carries hints (grader/diagnosis/hints.py); a rubric's [report] hints

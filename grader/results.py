@@ -28,6 +28,11 @@ class CheckResult:
     score: float = 0.0
     max_score: float = 1.0
     variant: str = "public"  # the variant the verdict comes from (the first that failed)
+    # grader/diagnosis: the named cause of a wrong answer, hints, and where it is off (a 2-D gradient)
+    diagnosis: str = ""  # one sentence, or "" when no cause is known
+    hints: list = field(default_factory=list)  # three levels, each closer to the answer
+    error_map: list = field(default_factory=list)  # |answer - autograd| / tolerance, pooled to at most 32 x 32
+    error_map_alt: str = ""  # the same in words ("off in column 5 only")
 
     @property
     def passed(self) -> bool:

@@ -23,6 +23,9 @@ Every key is optional; a missing key keeps its default (docs/rubric.md lists the
     [integrity]
     zero_exercise = true   # an exercise whose code uses autograd scores 0
 
+    [report]
+    hints = true           # a failing check shows three levels of hints (scorecard, JSON, check())
+
     [ex4]                  # exercise 4: steps of the quick check, its time limit, or the full 200,000 steps
     steps = 4000
     time_limit = 60.0
@@ -47,7 +50,7 @@ from grader.exercises import EXERCISES
 from grader.options import Limits
 from grader.options import Options
 
-SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "ex4")
+SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "report", "ex4")
 # ex4 keys that change how the terminal looks, not the grade, and ex4 defaults: left out of the fingerprint
 _UI_KEYS = ("progress",)
 _EX4_DEFAULTS = {"full": False}
@@ -95,6 +98,9 @@ def from_dict(raw: dict) -> Options:
     integrity = _table(raw, "integrity")
     _known("integrity", integrity, ("zero_exercise",))
     options.integrity_zeroes = _bool(integrity, "integrity", "zero_exercise", True)
+    report = _table(raw, "report")
+    _known("report", report, ("hints",))
+    options.hints = _bool(report, "report", "hints", True)
     ex4 = _table(raw, "ex4")
     _known("ex4", ex4, ("steps", "time_limit", "full"))
     if "steps" in ex4:
@@ -179,6 +185,7 @@ def describe(options: Options) -> dict:
         "check_points": {f"{ex}.{name}": float(v) for (ex, name), v in sorted(options.check_points.items())},
         "tolerance": dataclasses.asdict(options.tolerance),
         "integrity_zeroes": options.integrity_zeroes,
+        **({} if options.hints else {"hints": False}),  # only when off: fingerprints of earlier rubrics stay the same
         "ex4": {k: v for k, v in sorted(options.ex4.items())
                 if k not in _UI_KEYS and not (k in _EX4_DEFAULTS and v == _EX4_DEFAULTS[k])},
     }

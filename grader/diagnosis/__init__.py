@@ -6,3 +6,4 @@ May import the core only (model, compare, exercises, results); grading and repor
 from grader.diagnosis.cause import Finding, diagnose, explain, matches  # noqa: F401
 from grader.diagnosis.errormap import error_map  # noqa: F401
 from grader.diagnosis.hints import hints_for  # noqa: F401
+from grader.diagnosis.annotate import annotate  # noqa: F401

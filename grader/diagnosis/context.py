@@ -99,3 +99,20 @@ def distinct(value: torch.Tensor, truth: torch.Tensor, tol: float) -> bool:
     if not bool(torch.isfinite(value).all()):
         return False
     return (value - truth).abs().max().item() > DISTINCT * threshold(value, tol)
+
+
+# what reads each tensor in the forward pass: a gradient is only as right as theirs
+CONSUMERS = {
+    "probs": ("logprobs",), "counts_sum_inv": ("probs",), "counts_sum": ("counts_sum_inv",),
+    "counts": ("probs", "counts_sum"), "norm_logits": ("counts",), "logit_maxes": ("norm_logits",),
+    "logits": ("norm_logits", "logit_maxes"), "h": ("logits",), "W2": ("logits",), "b2": ("logits",),
+    "hpreact": ("h",), "bngain": ("hpreact",), "bnbias": ("hpreact",), "bnraw": ("hpreact",), "bnvar_inv": ("bnraw",),
+    "bnvar": ("bnvar_inv",), "bndiff2": ("bnvar",), "bndiff": ("bndiff2", "bnraw"), "bnmeani": ("bndiff",),
+    "hprebn": ("bndiff", "bnmeani"), "embcat": ("hprebn",), "W1": ("hprebn",), "b1": ("hprebn",), "emb": ("embcat",),
+    "C": ("emb",),
+}
+
+
+def inherits(name: str, failed) -> bool:
+    """True when a gradient that d<name> is computed from (a consumer of <name>) is among `failed` names."""
+    return any(c in failed for c in CONSUMERS.get(name, ()))

@@ -46,6 +46,8 @@ def print_result(result, console: Console | None = None) -> None:
             console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
             if check.status != "pass" or "round-off" in check.message:
                 console.print(f"    [dim]{escape(check.message)}[/]")
+            if check.diagnosis:
+                console.print(f"    [bold]likely cause:[/] {escape(check.diagnosis)}")
     console.print()
     total_style = "bold green" if result.passed else "bold red"
     console.print(f"[{total_style}]total: {result.score:g} / {result.max_score:g} ({result.percent:.1f}%)[/]")

@@ -1,0 +1,49 @@
+"""A failing 2-D gradient's error map (CheckResult.error_map) as a small PNG heatmap, embedded as a data: URI."""
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import math
+
+
+@functools.lru_cache(maxsize=256)
+def _png(grid: tuple, shape: tuple, dpi: int) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure  # a Figure without pyplot: no global state, no GUI
+
+    rows, cols = len(grid), len(grid[0])
+    values = [[max(x, 1e-3) for x in row] for row in grid]
+    top = max(max(row) for row in values)
+    width = min(4.2, 1.6 + 2.6 * cols / max(rows, cols))
+    height = min(3.2, 0.9 + 2.3 * rows / max(rows, cols))
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    extent = (-0.5, shape[1] - 0.5, shape[0] - 0.5, -0.5)
+    image = ax.imshow(values, cmap="magma_r", norm=LogNorm(vmin=1e-3 if top > 1 else 1e-4, vmax=max(top, 10.0)),
+                      aspect="auto", interpolation="nearest", extent=extent)
+    ax.set_xlabel("column", fontsize=8)
+    ax.set_ylabel("row", fontsize=8)
+    ax.tick_params(labelsize=7)
+    bar = fig.colorbar(image, ax=ax, shrink=0.9)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("|yours - autograd| / tolerance", fontsize=7)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def heatmap_uri(check, dpi: int = 100) -> str:
+    """'data:image/png;base64,...' for a check with an error map, '' without one (or with an unusable one)."""
+    grid = getattr(check, "error_map", None)
+    if not grid or not all(isinstance(r, list) and r for r in grid) or len({len(r) for r in grid}) != 1:
+        return ""
+    try:
+        cells = tuple(tuple(float(x) if math.isfinite(float(x)) else 1e12 for x in row) for row in grid)
+    except (TypeError, ValueError):
+        return ""
+    shape = tuple(check.shape) if check.shape and len(check.shape) == 2 else (len(grid), len(grid[0]))
+    return "data:image/png;base64," + _png(cells, shape, dpi)
