@@ -20,10 +20,11 @@ def _pool(ratio: torch.Tensor) -> list[list[float]]:
 
 def _listing(items: list, noun: str) -> str:
     shown = [str(i) for i in items[:6]]
-    more = f" and {len(items) - 6} more" if len(items) > 6 else ""
     if len(items) == 1:
         return f"{noun} {shown[0]}"
-    return f"{noun}s " + (", ".join(shown[:-1]) + " and " + shown[-1] if not more else ", ".join(shown) + more)
+    if len(items) > 6:
+        return f"{len(items)} {noun}s ({', '.join(shown)} …)"
+    return f"{noun}s " + ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def describe(off: torch.Tensor, name: str = "", Yb: torch.Tensor | None = None, itos: dict | None = None) -> str:
@@ -44,7 +45,7 @@ def describe(off: torch.Tensor, name: str = "", Yb: torch.Tensor | None = None, 
             return f"{head}: only at the target column of each row ([range(n), Yb]){every}"
     if name == "C" and itos:
         chars = ", ".join(repr(itos.get(r, r)) for r in rows[:8]) + (" …" if len(rows) > 8 else "")
-        return f"{head}: in {_listing(rows, 'row')} of C (characters {chars})"
+        return f"{head}: in {_listing(rows, 'row')} of C, the characters {chars}"
     if len(cols) == 1:
         span = "every row" if len(rows) == off.shape[0] else _listing(rows, "row")
         return f"{head}: in column {cols[0]} only ({span})"
