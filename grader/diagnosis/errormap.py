@@ -42,21 +42,24 @@ def describe(off: torch.Tensor, name: str = "", Yb: torch.Tensor | None = None, 
         target[range(len(Yb)), Yb] = True
         if bool((off & ~target).sum() == 0):
             every = " in every row" if len(rows) == off.shape[0] else ""
-            return f"{head}: only at the target column of each row ([range(n), Yb]){every}"
+            return f"{head}, only at the target column of each row ([range(n), Yb]){every}"
+    if count <= 3:
+        where = ", ".join(f"[{r}, {c}]" for r, c in off.nonzero().tolist())
+        return f"{head}, only at {where} (row, column)"
     if name == "C" and itos:
         chars = ", ".join(repr(itos.get(r, r)) for r in rows[:8]) + (" …" if len(rows) > 8 else "")
-        return f"{head}: in {_listing(rows, 'row')} of C, the characters {chars}"
+        return f"{head}, in {_listing(rows, 'row')} of C, the characters {chars}"
     if len(cols) == 1:
         span = "every row" if len(rows) == off.shape[0] else _listing(rows, "row")
-        return f"{head}: in column {cols[0]} only ({span})"
+        return f"{head}, in column {cols[0]} only ({span})"
     if len(rows) == 1:
         span = "every column" if len(cols) == off.shape[1] else _listing(cols, "column")
-        return f"{head}: in row {rows[0]} only ({span})"
+        return f"{head}, in row {rows[0]} only ({span})"
     if len(rows) == off.shape[0] and len(cols) < off.shape[1]:
-        return f"{head}: in every row, in {_listing(cols, 'column')}"
+        return f"{head}, in every row, in {_listing(cols, 'column')}"
     if len(cols) == off.shape[1] and len(rows) < off.shape[0]:
-        return f"{head}: in {_listing(rows, 'row')}, in every column"
-    return f"{head}: in {_listing(rows, 'row')} and {_listing(cols, 'column')}"
+        return f"{head}, in {_listing(rows, 'row')}, in every column"
+    return f"{head}, in {_listing(rows, 'row')} and {_listing(cols, 'column')}"
 
 
 def error_map(answer, truth: torch.Tensor, tol: float, name: str = "", Yb=None, itos=None) -> tuple[list, str]:

@@ -20,8 +20,7 @@ def _png(grid: tuple, shape: tuple, dpi: int) -> str:
 
     rows, cols = len(grid), len(grid[0])
     top = max(max(row) for row in grid)
-    cmap = colormaps["magma_r"].copy()
-    cmap.set_under("#e8ecf0")  # within tolerance: pale grey, so only what is off stands out
+    cmap = colormaps["magma_r"].with_extremes(under="#e8ecf0")  # within tolerance: pale grey, so what is off stands out
     width = min(4.2, 1.9 + 2.3 * cols / max(rows, cols))
     height = min(3.0, 1.0 + 2.0 * rows / max(rows, cols))
     fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")

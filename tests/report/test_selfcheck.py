@@ -42,3 +42,12 @@ def test_self_check_reads_the_callers_globals(dataset):
     code = "from grader import check\nshown = check(2)\n"
     exec(code, ns)
     assert ns["shown"].result.status == "not attempted"
+
+
+def test_self_check_names_the_cause_and_shows_hints_on_request(dataset):
+    ns = notebook_namespace(dataset)
+    exec((ROOT / "solutions" / "ex2_cross_entropy.py").read_text().replace("dlogits /= n", ""), ns)
+    plain, hinted = check(2, ns), check(2, ns, hint=True)
+    assert "likely cause" in repr(plain) and "n = 32 times too large" in repr(plain) and "hint 1" not in repr(plain)
+    assert "hint 3:" in repr(hinted) and "Hint 1 of 3" in hinted._repr_html_()
+    assert len(check(2, ns, hint=1).result.checks[0].hints) == 1
