@@ -93,6 +93,8 @@ def corpus() -> list[Mistake]:
         e1("dcounts_sum: sign flipped", "counts_sum", ts.L_DCS, "dcounts_sum = (counts_sum**-2) * dcounts_sum_inv", "sign"),
         e1("dcounts_sum: power -1", "counts_sum", ts.L_DCS, "dcounts_sum = (-counts_sum**-1) * dcounts_sum_inv",
            "dcounts-sum-inv-power", "extra:counts_sum"),
+        e1("dcounts_sum = dcounts_sum_inv (no local derivative)", "counts_sum", ts.L_DCS, "dcounts_sum = dcounts_sum_inv",
+           "other:counts_sum_inv"),
         e1("dcounts: missing the counts_sum branch", "counts", ts.L_DCOUNTS2, "", "branch-only:probs"),
         e1("dcounts: only the counts_sum branch", "counts", "dcounts = counts_sum_inv * dprobs",
            "dcounts = torch.zeros_like(counts)", "branch-only:counts_sum"),
@@ -125,6 +127,7 @@ def corpus() -> list[Mistake]:
            "dbnvar-inv-bnraw"),
         e1("dbnvar: power -0.5", "bnvar", ts.L_DBNVAR, "dbnvar = (-0.5 * (bnvar + 1e-5) ** -0.5) * dbnvar_inv",
            "dbnvar-power", "extra:bnvar + 1e-5"),
+        e1("dbnvar = dbnvar_inv (no local derivative)", "bnvar", ts.L_DBNVAR, "dbnvar = dbnvar_inv", "other:bnvar_inv"),
         e1("dbnvar: sign flipped", "bnvar", ts.L_DBNVAR, "dbnvar = (0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv", "sign"),
         e1("dbndiff2: n instead of n-1", "bndiff2", ts.L_DBNDIFF2, "dbndiff2 = (1.0 / n) * torch.ones_like(bndiff2) * dbnvar",
            "factor:(n-1)/n"),
@@ -251,6 +254,25 @@ def run_crash(label: str, grad: str, line: str, variants: Variants) -> tuple[str
     return "", False
 
 
+def study_mistakes(variants: Variants) -> list[tuple]:
+    """The tolerance study's wrong variants (written before the catalogue): (label, gradient, diagnosis or None) for
+    the first gradient each one breaks, in backward order (the broken line's own gradient)."""
+    out = []
+    order = {1: ts.EX1_NAMES, 2: ("logits",), 3: ("hprebn",), 4: ts.EX4_NAMES}
+    for sol in ts.all_solutions():
+        if sol.correct or (sol.exercise == 4 and sol.label.startswith(("dlogits", "dhprebn"))):
+            continue  # exercise 4's broken intermediates: the study grades only the parameters they feed
+        variant = EX4_VARIANT if sol.exercise == 4 else model.PUBLIC
+        s, g32, g64, base = variants.get(variant)
+        ns = dict(base)
+        if sol.exercise != 3:
+            ns.pop("dhpreact")
+        ns, _ = ts.run_solution(sol, ns, compile(sol.code, sol.label, "exec"))
+        name = next(x for x in order[sol.exercise] if x in sol.fails)
+        out.append((f"ex{sol.exercise} {sol.label}", name, dg.explain(name, ts._answer(ns, "d" + name), s, g32, g64)))
+    return out
+
+
 def false_diagnoses(ds, seeds: int) -> tuple[int, int, list]:
     """Every correct style of the tolerance study, every gradient, on `seeds` seeds and a few other shapes:
     (checks, matches of any wrong form or test, examples)."""
@@ -314,6 +336,12 @@ def main(argv=None) -> int:
     if unfailed:
         print(f"!! {len(unfailed)} mistakes pass compare (not mistakes): " + "; ".join(o.mistake.label for o in unfailed))
     print(f"corpus: {time.perf_counter() - start:.1f} s")
+    print()
+    held = study_mistakes(variants)
+    for label, name, finding in held:
+        print(f"{'named ' if finding else 'NONE  '} {label:<60} d{name:<15} {finding.sentence if finding else ''}")
+    print(f"the tolerance study's wrong variants (written before the catalogue; judge the sentences above): "
+          f"{sum(f is not None for _, _, f in held)} of {len(held)} get a diagnosis")
     start = time.perf_counter()
     checks, false, examples = false_diagnoses(ds, args.seeds)
     print(f"correct styles: {checks} gradients checked on {args.seeds} seeds + other shapes, "

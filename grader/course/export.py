@@ -66,7 +66,7 @@ def gradescope_results(result) -> dict:
                           "output": "\n".join(problems + ex.notes) or "nothing was graded", "visibility": VISIBLE})
         for check in ex.checks:
             hidden = check.status != PASS and check.variant != "public"
-            lines = [check.message] + problems
+            lines = [check.message, f"Likely cause: {check.diagnosis}" if check.diagnosis else ""] + problems
             tests.append({
                 "name": f"Exercise {ex.id}: d{check.name}",
                 "score": check.score, "max_score": check.max_score,

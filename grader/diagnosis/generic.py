@@ -117,8 +117,9 @@ def shapes(ctx: Context, name: str) -> Iterator[Candidate]:
                         "compute it in the right orientation (swap and transpose the matmul's operands)")
     for squeezed in (truth.squeeze(), truth.unsqueeze(0)):
         if squeezed.shape != truth.shape and squeezed.numel() == truth.numel():
-            fix = ("keep the summed dimension: .sum(0, keepdim=True)" if squeezed.dim() < truth.dim()
-                   else "drop keepdim=True: it is a vector")
+            ones = [d for d, size in enumerate(truth.shape) if size == 1]
+            fix = (f"keep the summed dimension: .sum({ones[0] if ones else 0}, keepdim=True)"
+                   if squeezed.dim() < truth.dim() else "drop keepdim=True: it is a vector")
             yield Candidate("keepdim", squeezed, f"d{name} has the right values but shape {fmt_shape(squeezed.shape)}; "
                             f"{name} has shape {shape}: {fix}")
     if name in SUMMED:

@@ -24,24 +24,24 @@ class Pattern:
 
 def _factors(n: int) -> list:
     """(value, id, sentence) of constant factors a one-line mistake makes."""
-    out = [(-1.0, "sign", "the sign is flipped: check the sign of the local derivative"),
-           (float(n), "factor:n", f"it is n = {n} times too large: a missing 1/n (the loss is a mean over the batch)?"),
-           (1.0 / n, "factor:1/n", f"it is n = {n} times too small: an extra 1/n (the mean's 1/n counts once)?"),
-           (-float(n), "factor:-n", f"it is -n times the answer: a missing 1/n and a flipped sign"),
-           (n / (n - 1), "factor:n/(n-1)", "it is off by n/(n-1): n - 1 where n belongs"),
-           ((n - 1) / n, "factor:(n-1)/n", "it is off by (n-1)/n: n where n - 1 belongs (bnvar uses Bessel's "
-                                           "correction, 1/(n-1))"),
-           (float(n - 1), "factor:n-1", "it is n - 1 times too large: a missing 1/(n-1)?"),
-           (1.0 / (n - 1), "factor:1/(n-1)", "it is n - 1 times too small: an extra 1/(n-1)?"),
-           (2.0, "factor:2", "it is twice too large: an extra 2, or a term counted twice?"),
-           (0.5, "factor:1/2", "it is half the answer: a missing 2 (the derivative of x**2 is 2x)?")]
+    out = [(-1.0, "sign", "has the wrong sign everywhere: check the sign of the local derivative"),
+           (float(n), "factor:n", f"is n = {n} times too large: a missing 1/n? (the loss is a mean over the batch)"),
+           (1.0 / n, "factor:1/n", f"is n = {n} times too small: an extra 1/n? (the mean's 1/n counts once)"),
+           (-float(n), "factor:-n", f"is -n = -{n} times the answer: a missing 1/n and a flipped sign"),
+           (n / (n - 1), "factor:n/(n-1)", "is off by a factor of n/(n-1): n - 1 where n belongs"),
+           ((n - 1) / n, "factor:(n-1)/n", "is off by a factor of (n-1)/n: n where n - 1 belongs (bnvar uses "
+                                           "Bessel's correction, 1/(n-1))"),
+           (float(n - 1), "factor:n-1", "is n - 1 times too large: a missing 1/(n-1)?"),
+           (1.0 / (n - 1), "factor:1/(n-1)", "is n - 1 times too small: an extra 1/(n-1)?"),
+           (2.0, "factor:2", "is twice too large: an extra 2, or a term counted twice?"),
+           (0.5, "factor:1/2", "is half the answer: a missing 2? (the derivative of x**2 is 2x)")]
     for k in SIZES:
         if k not in (n, n - 1):
-            out.append((n / k, f"hardcoded:{k}", f"on a batch of {n} it is off by {n}/{k}: a hard-coded {k} where "
+            out.append((n / k, f"hardcoded:{k}", f"is off by {n}/{k} on a batch of {n}: a hard-coded {k} where "
                                                  "n belongs (use n, or Xb.shape[0])"))
-            out.append((k / n, f"hardcoded:{k}", f"on a batch of {n} it is off by {k}/{n}: a hard-coded {k} where "
+            out.append((k / n, f"hardcoded:{k}", f"is off by {k}/{n} on a batch of {n}: a hard-coded {k} where "
                                                  "n belongs (use n, or Xb.shape[0])"))
-            out.append(((n - 1) / (k - 1), f"hardcoded:{k - 1}", f"on a batch of {n} it is off by {n - 1}/{k - 1}: a "
+            out.append(((n - 1) / (k - 1), f"hardcoded:{k - 1}", f"is off by {n - 1}/{k - 1} on a batch of {n}: a "
                                                                  f"hard-coded {k - 1} where n - 1 belongs"))
     return out
 
@@ -58,7 +58,7 @@ def factor(ctx: Context, name: str, answer: torch.Tensor, off) -> tuple | None:
         return None
     for value, fid, text in _factors(ctx.n):
         if abs(alpha - value) <= 1e-3 * abs(value):
-            return fid, f"d{name} is off by a constant factor: {text}"
+            return fid, f"d{name} {text}"
     if abs(alpha) < 1e-9:
         return None
     return "factor:other", (f"d{name} is {alpha:.4g} times the right answer everywhere: the formula's shape is right, "
