@@ -35,8 +35,7 @@ def merge_variants(per_variant: list) -> list[CheckResult]:
                     final = CheckResult(name=check.name, status=hidden.status, shape=check.shape,
                                         expected_shape=check.expected_shape, exact=check.exact,
                                         approximate=check.approximate, maxdiff=check.maxdiff, variant=variant.name,
-                                        diagnosis=hidden.diagnosis, hints=hidden.hints, error_map=hidden.error_map,
-                                        error_map_alt=hidden.error_map_alt,
+                                        diagnosis=hidden.diagnosis, hints=hidden.hints,  # no error map: it would show the hidden batch
                                         message=f"passes the public seed but fails on {describe_variant(variant)} "
                                                 f"(hidden variant {variant.name}): {hidden.message}")
                     break
