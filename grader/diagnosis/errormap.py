@@ -37,7 +37,7 @@ def describe(off: torch.Tensor, name: str = "", Yb: torch.Tensor | None = None, 
     rows = off.any(1).nonzero().flatten().tolist()
     cols = off.any(0).nonzero().flatten().tolist()
     head = f"{count} of {total} elements off"
-    if Yb is not None and off.shape[0] == len(Yb):
+    if Yb is not None and off.shape[0] == len(Yb) and off.shape[1] > int(Yb.max()):
         target = torch.zeros_like(off)
         target[range(len(Yb)), Yb] = True
         if bool((off & ~target).sum() == 0):
