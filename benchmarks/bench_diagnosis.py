@@ -77,7 +77,6 @@ def corpus() -> list[Mistake]:
     def e4(label, grad, *expect, **steps):
         return Mistake(label, 4, grad, ts.ex4(**steps), expect, EX4_VARIANT)
 
-    F3 = ts.EX3_FORMULA.strip()
     return [
         e1("dlogprobs: missing 1/n", "logprobs", ts.L_DLOGPROBS, "dlogprobs[range(n), Yb] = -1.0", "factor:n"),
         e1("dlogprobs: sign flipped", "logprobs", ts.L_DLOGPROBS, "dlogprobs[range(n), Yb] = 1.0 / n", "sign"),
@@ -192,7 +191,7 @@ def corpus() -> list[Mistake]:
         e4("dhprebn: n instead of n-1", "hprebn", "bn-n-for-n-1", dhprebn=ts.EX3_FORMULA.replace("n / (n - 1) * bnraw", "bnraw")),
         e4("dembcat: dhpreact for dhprebn", "embcat", "dembcat-from-dhpreact", dembcat="dembcat = dhpreact @ W1.T"),
         e4("dbngain: bndiff for bnraw", "bngain", "dbngain-bndiff", dbngain="dbngain = (bndiff * dhpreact).sum(0, keepdim=True)"),
-    ] if F3 else []
+    ]
 
 
 CRASHES = (  # lines that raise instead of answering: diagnosed from the exception (generic.matmul_error)
@@ -218,6 +217,8 @@ class Variants:
 
 @dataclass
 class Outcome:
+    """One mistake's result: compare's verdict, the diagnosis, whether it named the cause."""
+
     mistake: Mistake
     status: str  # compare's verdict on the mistaken gradient
     finding: object  # diagnosis.Finding or None
