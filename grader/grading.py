@@ -17,6 +17,8 @@ from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, Su
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
+from grader.diagnosis import annotate
+from grader.diagnosis.generic import matmul_error
 from grader.training.check import grade_training
 from grader.verdicts import (Followed, changed_from, describe_failure, describe_variant,  # noqa: F401 - re-exported
                              follow_through, merge_variants, raised_from)
@@ -256,16 +258,22 @@ class Grader:
             else:
                 ref = self.reference(variant)
                 received = wire.answers(ft.tensors, ft.meta, ex.graded)
-                followed = {name: compare.compare(name, received[name], ref.grads32[name], ref.grads64[name],
-                                                  variant.batch_size, self.options.tolerance)
+                followed = {name: annotate(compare.compare(name, received[name], ref.grads32[name], ref.grads64[name],
+                                                           variant.batch_size, self.options.tolerance),
+                                           ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
+                                           getattr(self.ds, "itos", None), failed=())
                             for name in ex.graded if received[name].kind != "missing"}
                 raised, ft_meta = raised_from(ft.meta, ex.graded), ft.meta
             errors = {e["lineno"]: e.get("message", "") for e in outcome.meta.get("errors") or []
                       if isinstance(e, dict) and isinstance(e.get("lineno"), int)}
             per_variant.append(Followed(variant, checks, followed, raised,
                                         changed_from(outcome.meta, ft_meta, graded=ex.graded), errors))
-        return follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded),
-                              private=self.options.private_variants)
+        checks, first = follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded),
+                                       private=self.options.private_variants)
+        for check in checks:  # a statement that raised: a matmul whose shapes do not fit is named
+            if check.status == ERROR and check.cause and not check.diagnosis:
+                check.diagnosis = matmul_error(check.name, check.message, check.code) or ""
+        return checks, first
 
     def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
         """What the public run printed, where it stopped, what it skipped, whether it used autograd."""
@@ -313,6 +321,8 @@ class Grader:
             if check.status in (MISSING, ERROR) and "d" + name in code.hints:  # near names: "did you mean `dlogits_fast` ...?"
                 check.message = f"{check.message}; {code.hints['d' + name]}"
             check.variant = variant.name
+            annotate(check, ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
+                     getattr(self.ds, "itos", None), failed={c.name for c in checks if c.status != PASS})
             checks.append(check)
         return checks
 

@@ -86,3 +86,4 @@ class Options:
     tolerance: Tolerance = field(default_factory=Tolerance)  # when an answer passes
     follow_through: bool = True  # grade each gradient given right inputs (error carried forward); False: as written
     private_variants: bool = False  # the hidden variants' seeds come from the rubric (an exam): say nothing of their runs
+    hints: bool = True  # a failing check carries hints (grader/diagnosis/hints.py); a rubric's [report] hints

@@ -35,6 +35,11 @@ class CheckResult:
     upstream: list = field(default_factory=list)  # inherited: the gradients whose mistakes it inherits
     location: str = ""  # where its own statements are ("cell 12, line 7")
     code: str = ""  # those statements, quoted
+    # grader/diagnosis: the named cause of a wrong answer, hints, and where it is off (a 2-D gradient)
+    diagnosis: str = ""  # one sentence, or "" when no cause is known
+    hints: list = field(default_factory=list)  # three levels, each closer to the answer
+    error_map: list = field(default_factory=list)  # |answer - autograd| / tolerance, pooled to at most 32 x 32
+    error_map_alt: str = ""  # the same in words ("off in column 5 only")
 
     @property
     def passed(self) -> bool:

@@ -56,7 +56,8 @@ def merge_variants(per_variant: list, private: bool = False) -> list[CheckResult
                     final = dataclasses.replace(
                         check, status=hidden.status, variant=variant.name, cause=hidden.cause or check.cause,
                         upstream=list(hidden.upstream), location=hidden.location or check.location,
-                        code=hidden.code or check.code,
+                        code=hidden.code or check.code, error_map=[], error_map_alt="",  # a map would show the hidden batch
+                        diagnosis="" if private else hidden.diagnosis, hints=list(hidden.hints),
                         message=f"passes the public seed but fails on {describe_variant(variant)} "
                                 f"(hidden variant {variant.name}): "
                                 + (GENERIC.get(hidden.status, "it fails there") if private else hidden.message))
@@ -146,7 +147,8 @@ def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, al
     if not lines:
         return aw  # never written: missing as it is
     where = _where(code, lines)
-    own = dataclasses.replace(aw, status=FAIL, cause=OWN, location=where, code=_quote(code, lines), upstream=[])
+    own = dataclasses.replace(aw, status=FAIL, cause=OWN, location=where, code=_quote(code, lines), upstream=[],
+                              diagnosis="", error_map=[], error_map_alt="")  # a cause is told from right inputs only
     if name in run.raised:
         line, kind = run.raised[name]
         own.location, own.code = code.locate(line), _quote(code, [line])
@@ -161,6 +163,8 @@ def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, al
         return aw  # no follow-through answer (that run stopped), or still None (not attempted): as written
     if ft.status != PASS:
         own.message = ft.message + ("" if public else _literal_hint(code, lines))
+        own.diagnosis, own.hints = ft.diagnosis, list(ft.hints or aw.hints)  # grader/diagnosis, given right inputs
+        own.error_map, own.error_map_alt = ft.error_map, ft.error_map_alt
         return own
     if name in run.changed:
         own.cause = CHANGED
@@ -177,7 +181,8 @@ def _judge(aw: CheckResult, run: Followed, code, writers: dict, public: bool, al
         return own
     if aw.status == PASS:
         return aw
-    return dataclasses.replace(aw, status=PASS, cause=INHERITED, location=where, code=_quote(code, lines))
+    return dataclasses.replace(aw, status=PASS, cause=INHERITED, location=where, code=_quote(code, lines),
+                               diagnosis="", hints=[], error_map=[], error_map_alt="")
 
 
 def _stopped_by(name: str, check: CheckResult, run: Followed, verdicts: dict, writers: dict) -> set:

@@ -13,13 +13,14 @@ ALLOWED = {
     "core": {"core"},
     "submissions": {"core"},
     "sandbox": {"core"},
-    "report": {"core"},
+    "report": {"core", "diagnosis"},
+    "diagnosis": {"core"},
     "training": {"core", "sandbox", "submissions"},
-    "grading": {"core", "sandbox", "submissions", "training"},
-    "course": {"core", "sandbox", "submissions", "training", "grading", "report"},
-    "cli": {"core", "sandbox", "submissions", "training", "grading", "report", "course"},
+    "grading": {"core", "sandbox", "submissions", "training", "diagnosis"},
+    "course": {"core", "sandbox", "submissions", "training", "grading", "report", "diagnosis"},
+    "cli": {"core", "sandbox", "submissions", "training", "grading", "report", "course", "diagnosis"},
 }
-PACKAGES = ("submissions", "sandbox", "training", "course", "report", "cli")
+PACKAGES = ("submissions", "sandbox", "diagnosis", "training", "course", "report", "cli")
 FACADE = {"grader", "grader.__main__"}  # `from grader import check` and `python -m grader` reach the top on purpose
 
 
@@ -62,7 +63,7 @@ def test_every_import_points_downward():
     assert not upward, "imports that point up a layer:\n" + "\n".join(upward)
 
 
-@pytest.mark.parametrize("package", ["grader.submissions", "grader.sandbox", "grader.report", "grader.training",
+@pytest.mark.parametrize("package", ["grader.submissions", "grader.sandbox", "grader.diagnosis", "grader.report", "grader.training",
                                      "grader.grading", "grader.course", "grader.cli"])
 def test_each_package_imports_nothing_above_it_in_a_fresh_interpreter(package):
     mine = part(package)

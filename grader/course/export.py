@@ -132,7 +132,8 @@ def gradescope_results(result) -> dict:
             public_total += score
             if status == PASS and check.status != PASS:
                 hidden.append(check)
-            lines = ["passes" if status == PASS else check.message] + problems
+            cause = f"Likely cause: {check.diagnosis}" if check.diagnosis and status != PASS else ""
+            lines = ["passes" if status == PASS else check.message, cause] + problems
             tests.append({
                 "name": f"Exercise {ex.id}: {check.label}", "score": score, "max_score": check.max_score,
                 "status": "passed" if status == PASS and not ex.zeroed else "failed",

@@ -27,6 +27,9 @@ Every key is optional; a missing key keeps its default (docs/rubric.md lists the
     [grading]
     follow_through = true  # each gradient graded on its own statements, given right inputs
 
+    [report]
+    hints = true           # a failing check shows three levels of hints (scorecard, JSON, check())
+
     [ex4]                  # exercise 4: steps of the quick check, its time limit, or the full 200,000 steps
     steps = 500
     time_limit = 300.0
@@ -51,7 +54,7 @@ from grader.exercises import EXERCISES
 from grader.options import Limits
 from grader.options import Options
 
-SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "grading", "ex4")
+SECTIONS = ("exercises", "tolerance", "variants", "limits", "integrity", "grading", "report", "ex4")
 # ex4 keys that change how the terminal looks, not the grade, and ex4 defaults: left out of the fingerprint
 _UI_KEYS = ("progress",)
 _EX4_DEFAULTS = {"full": False}
@@ -109,6 +112,9 @@ def from_dict(raw: dict) -> Options:
     grading = _table(raw, "grading")
     _known("grading", grading, ("follow_through",))
     options.follow_through = _bool(grading, "grading", "follow_through", True)
+    report = _table(raw, "report")
+    _known("report", report, ("hints",))
+    options.hints = _bool(report, "report", "hints", True)
     ex4 = _table(raw, "ex4")
     _known("ex4", ex4, ("steps", "time_limit", "full"))
     if "steps" in ex4:
@@ -194,6 +200,7 @@ def describe(options: Options) -> dict:
         "tolerance": dataclasses.asdict(options.tolerance),
         "integrity_zeroes": options.integrity_zeroes,
         **({} if options.follow_through else {"follow_through": False}),  # the default keeps old fingerprints
+        **({} if options.hints else {"hints": False}),  # only when off: fingerprints of earlier rubrics stay the same
         "ex4": {k: v for k, v in sorted(options.ex4.items())
                 if k not in _UI_KEYS and not (k in _EX4_DEFAULTS and v == _EX4_DEFAULTS[k])},
     }

@@ -83,6 +83,8 @@ def print_result(result, console: Console | None = None) -> None:
                 console.print(f"{escape(cmp_line(check))} | [{st}]{check.status.upper():7s}[/]")
                 if check.status != "pass" or "round-off" in check.message or "keepdim" in check.message:
                     console.print(f"    [dim]{escape(check.message)}[/]")
+                if check.diagnosis:
+                    console.print(f"    [bold]likely cause:[/] {escape(check.diagnosis)}")
         for ups, labels in inherited.items():
             console.print(f"  [dim]{len(labels)} gradient{'s' if len(labels) > 1 else ''} right given right inputs "
                           f"(they count): their cmp lines are off only because they inherit {escape(ups)}[/]")

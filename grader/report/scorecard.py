@@ -11,6 +11,7 @@ from pathlib import Path
 import jinja2
 
 from grader import __version__
+from grader.report.heatmap import heatmap_uri
 from grader.resources import resource_dir
 
 
@@ -32,7 +33,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["shape"] = _shape
-    env.globals.update(version=__version__)
+    env.globals.update(version=__version__, heatmap=heatmap_uri)
     return env
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from grader import compare, model
+from grader.diagnosis import annotate
 from grader.exercises import get as get_exercise
 from grader.results import ExerciseResult
 
@@ -35,6 +36,9 @@ class SelfCheck:
             lines.append(f"{cmp_line(c)} | {c.status.upper()}")
             if c.status != "pass":
                 lines.append(f"    {c.message}")
+                lines += [f"    likely cause: {c.diagnosis}"] * bool(c.diagnosis)
+                lines += [f"    off: {c.error_map_alt}"] * bool(c.error_map_alt)
+                lines += [f"    hint {k}: {h}" for k, h in enumerate(c.hints, 1)]
         lines.append("(self-check in your own kernel; the official grade comes from `backprop-ninja grade`)")
         return "\n".join(lines)
 
@@ -105,8 +109,11 @@ def _setup_from(ns: dict) -> model.Setup:
                        params, torch.arange(len(Xb)), Xb, Yb, torch.Generator())
 
 
-def check(exercise: int, namespace: dict | None = None) -> SelfCheck:
-    """Compare the notebook's d<name> variables of `exercise` with autograd; returns a displayable table."""
+def check(exercise: int, namespace: dict | None = None, hint: bool | int = False) -> SelfCheck:
+    """Compare the notebook's d<name> variables of `exercise` with autograd; returns a displayable table.
+
+    A failing gradient names its likely cause; `hint=True` adds its three hints (`hint=1` or 2: only the first levels).
+    """
     ex = get_exercise(exercise)
     ns = namespace if namespace is not None else _user_namespace(3)
     s = _setup_from(ns)
@@ -124,6 +131,10 @@ def check(exercise: int, namespace: dict | None = None) -> SelfCheck:
             value = compare.Answer("tensor", value.detach().cpu()) if isinstance(value, torch.Tensor) else \
                 compare.Answer("none") if value is None else compare.Answer("other", type_name=type(value).__name__)
         check_result = compare.compare(name, value, g32[name], g64[name], int(s.Xb.shape[0]))
+        levels = 3 if hint is True else int(hint or 0)
+        annotate(check_result, ex.id, value, s, g32, g64, hints=bool(levels),
+                 failed={c.name for c in result.checks if not c.passed})
+        check_result.hints = check_result.hints[:levels]
         check_result.max_score = ex.points
         check_result.score = ex.points if check_result.passed else 0.0
         result.checks.append(check_result)

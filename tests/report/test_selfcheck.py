@@ -59,3 +59,12 @@ def test_self_check_html_styles_only_its_own_output(dataset):
     outside = [s for s in selectors if not (s == ".backprop-ninja-selfcheck" or s.startswith(".backprop-ninja-selfcheck "))]
     assert outside == []
     assert '"Segoe UI"' in style and "&#34;" not in style  # the CSS is not HTML-escaped
+
+
+def test_self_check_names_the_cause_and_shows_hints_on_request(dataset):
+    ns = notebook_namespace(dataset)
+    exec((ROOT / "solutions" / "ex2_cross_entropy.py").read_text().replace("dlogits /= n", ""), ns)
+    plain, hinted = check(2, ns), check(2, ns, hint=True)
+    assert "likely cause" in repr(plain) and "n = 32 times too large" in repr(plain) and "hint 1" not in repr(plain)
+    assert "hint 3:" in repr(hinted) and "Hint 1 of 3" in hinted._repr_html_()
+    assert len(check(2, ns, hint=1).result.checks[0].hints) == 1
