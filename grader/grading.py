@@ -141,7 +141,7 @@ class Grader:
             raise Interrupted(result) from None
         for run in runs:
             graded[run.ex.id] = self.assemble(run)
-        expected = ({exercise} if exercise else set(EXERCISES)) if whole else set()
+        expected = ({exercise} if exercise else set(EXERCISES)) if whole and found else set()  # nothing found: an error
         for ex_id in expected - set(graded):
             graded[ex_id] = self.not_found(ex_id)
         result.exercises = [graded[k] for k in sorted(graded)]

@@ -93,6 +93,7 @@ def write_scorecards(summary, records: dict, folder: str | os.PathLike) -> None:
         result = SubmissionResult.from_dict(record["result"])
         who = ", ".join(f"{r.name} ({r.student_id})" if r.student_id and r.student_id != r.name else r.name
                         for r in rows.get(key, []) if r.name)
+        result.exercises = [ex for ex in result.exercises if ex.found]  # one not found is shown as not submitted
         absent = [Absent(e, EXERCISES[e].title, summary.possible.get(e, 0.0)) for e in summary.exercises
                   if e in EXERCISES and result.exercise(e) is None]
         write_atomic(Path(folder) / f"{key}.html", scorecard_html(result, who=who, absent=absent))

@@ -53,7 +53,7 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
                     paths.append(target)
                 # every exercise is found by its file's name, headers or names, then the one asked for kept:
                 # grade(paths, exercise) would read each plain .py file of a student's folder as that exercise
-                result = grader.grade(paths, whole=True)  # a class's submissions are all out of every exercise
+                result = grader.grade(paths)  # the class's denominator is the union of its exercises (summary.py)
             break
         except GraderError:
             if attempt == retries:
@@ -63,7 +63,7 @@ def grade_payload(grader, job: dict, retries: int = 1) -> dict:
     wanted = job.get("exercise")
     if wanted is not None:
         result.exercises = [ex for ex in result.exercises if ex.id == wanted]
-        if not result.exercises and not result.error:
+        if not any(ex.found for ex in result.exercises) and not result.error:
             result.error = f"no exercise {wanted} found in this submission"
     return clean_data(result.to_dict())  # the boundary: what a student produced is valid UTF-8 and bounded
 

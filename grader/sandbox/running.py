@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 import traceback
 
-from grader.sandbox import guards, progress, statements as statements_mod
+from grader.results import clean_text
+from grader.sandbox import guards, progress, statements as statements_mod, wire
 
 STUDENT_FILE = progress.STUDENT_FILE
 
@@ -26,7 +27,8 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
         message = f"called exit ({exc.code!r}) before finishing: code after it did not run"
     if isinstance(exc, guards.IntegrityError):
         message = str(exc)
-    return {"type": type(exc).__name__, "message": message, "lineno": lineno,
+    message = clean_text(message, wire.META_TEXT)  # bounded here: the run's answer carries it more than once
+    return {"type": clean_text(type(exc).__name__, 200), "message": message, "lineno": lineno,
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 

@@ -171,7 +171,7 @@ def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str],
     """
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: nothing to adapt
         return [], [], [], {}
     done = {w.name for w in writes_of(tree) if w.kind != "placeholder"}
     before = [f"{mine} = {ref}" for mine, ref in sorted(aliases.items())

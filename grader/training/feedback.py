@@ -45,7 +45,7 @@ def slow_cause(code) -> str:
     """The Python loop that most likely makes a backward block slow, named by its line."""
     try:
         loops = [node for node in ast.walk(ast.parse(code.code)) if isinstance(node, (ast.For, ast.While))]
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         loops = []
     header = lambda node: code.code.split("\n")[node.lineno - 1].strip()  # noqa: E731
     loops = [node for node in loops if "parameters" not in header(node)]  # `for p in parameters: p.grad = None` is cheap

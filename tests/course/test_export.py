@@ -25,8 +25,8 @@ SOL = ROOT / "solutions"
 def graded(grader, tmp_path_factory):
     """Three real results: everything right, exercise 1 partly wrong, and an autograd user."""
     folder = tmp_path_factory.mktemp("export")
-    ex1 = (SOL / "ex1_backprop_one_by_one.py").read_text().replace("dbnmeani = (-dbndiff).sum(0, keepdim=True)",
-                                                                      "dbnmeani = (-dbndiff).sum(0)")
+    ex1 = (SOL / "ex1_backprop_one_by_one.py").read_text().replace("db1 = dhprebn.sum(0)",  # (1, 64) for b1's (64,)
+                                                                      "db1 = dhprebn.sum(0, keepdim=True)")
     files = {
         "right": {"ex2.py": (SOL / "ex2_cross_entropy.py").read_text(), "ex3.py": (SOL / "ex3_batchnorm.py").read_text()},
         "partial": {"ex1_backprop_one_by_one.py": ex1},

@@ -1,14 +1,14 @@
-# Hostile: a batch-32-only backward block that interrupts itself (SIGINT, as Ctrl-C would) at step 1000,
+# Hostile: a batch-32-only backward block that interrupts itself (SIGINT, as Ctrl-C would) at step 300,
 # to look like a run the user stopped. The hidden variants still run, and fail.
 # exercise: 4
 # expect-status: error
 # expect-score: 0
 # expect-error: KeyboardInterrupt
-# expect-check: training stopped at step 1,000
+# expect-check: training stopped at step 300
 import os
 import signal
 
-if i == 1000:
+if i == 300:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.kill(os.getpid(), signal.SIGINT)
 dlogits = F.softmax(logits, 1)

@@ -1,5 +1,5 @@
 # Hostile: a backward block that only works for a batch of 32, and that sends itself SIGUSR1 (the
-# grader's "stop" signal) at step 1000 so the hidden variants (a batch of 17) are skipped. Only the
+# grader's "stop" signal) at step 300 so the hidden variants (a batch of 17) are skipped. Only the
 # parent decides that a run was stopped: the hidden variants still run, and fail; so does the training check.
 # exercise: 4
 # expect-status: incorrect
@@ -9,7 +9,7 @@
 import os
 import signal
 
-if i == 1000:
+if i == 300:
     os.kill(os.getpid(), signal.SIGUSR1)
 dlogits = F.softmax(logits, 1)
 dlogits[range(32), Yb] -= 1

@@ -30,7 +30,7 @@ def test_same_notebook_same_grade_with_both_cores_busy(grader):
             proc.kill()
             proc.wait()
     assert verdicts(loaded) == verdicts(quiet)
-    assert loaded.score == quiet.score == loaded.max_score - 1  # its (64,) dbnmeani is exercise 1's only miss
+    assert loaded.score == quiet.score == loaded.max_score  # full marks: its (64,) dbnmeani counts (issue 11)
     t4 = loaded.exercise(4).extra["training"]
     assert t4["steps_done"] == t4["steps"] == training_run.QUICK_STEPS  # the fixed amount of work, done under load
 

@@ -237,7 +237,7 @@ def test_only_the_parent_says_a_run_was_stopped_by_the_user():
     from grader.training.run import Plan, StudentRun
 
     plan = Plan.from_options(SimpleNamespace(ex4={}))
-    claimed = StudentRun.decode(Outcome(meta={"stop": "user", "steps_done": 1001, "stopped_by_user": False}), plan)
-    assert claimed.stop == "self" and "stopped itself after 1,001" in claimed.stopped_message()
+    claimed = StudentRun.decode(Outcome(meta={"stop": "user", "steps_done": 301, "stopped_by_user": False}), plan)
+    assert claimed.stop == "self" and "stopped itself after 301" in claimed.stopped_message()
     asked = StudentRun.decode(Outcome(meta={"stop": "", "steps_done": 50, "stopped_by_user": True}), plan)
     assert asked.stop == "user" and "stopped by you (Ctrl-C)" in asked.stopped_message()
