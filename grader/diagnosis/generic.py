@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from grader.compare import fmt_shape
+from grader.compare import fmt_shape, fits
 from grader.diagnosis.context import USES, Context
 
 
@@ -116,7 +116,8 @@ def shapes(ctx: Context, name: str) -> Iterator[Candidate]:
                         f"d{name} reshapes a transposed result with .view: that keeps the values in the wrong places; "
                         "compute it in the right orientation (swap and transpose the matmul's operands)")
     for squeezed in (truth.squeeze(), truth.unsqueeze(0)):
-        if squeezed.shape != truth.shape and squeezed.numel() == truth.numel():
+        if (squeezed.shape != truth.shape and squeezed.numel() == truth.numel()
+                and not fits(tuple(squeezed.shape), tuple(truth.shape))):  # a shape that fits counts (compare.fits)
             ones = [d for d, size in enumerate(truth.shape) if size == 1]
             fix = (f"keep the summed dimension: .sum({ones[0] if ones else 0}, keepdim=True)"
                    if squeezed.dim() < truth.dim() else "drop keepdim=True: it is a vector")

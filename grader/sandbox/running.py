@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 import traceback
 
-from grader.results import clean_text
 from grader.sandbox import guards, progress, statements as statements_mod, wire
 
 STUDENT_FILE = progress.STUDENT_FILE
+_len = len  # the student's code may replace builtins.len; this module's code runs between its statements
 
 
 def student_error(exc: BaseException, code: str, ns: dict) -> dict:
@@ -27,8 +27,9 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
         message = f"called exit ({exc.code!r}) before finishing: code after it did not run"
     if isinstance(exc, guards.IntegrityError):
         message = str(exc)
-    message = clean_text(message, wire.META_TEXT)  # bounded here: the run's answer carries it more than once
-    return {"type": clean_text(type(exc).__name__, 200), "message": message, "lineno": lineno,
+    if _len(message) > wire.META_TEXT:  # bounded here: the run's answer carries it more than once
+        message = f"{message[:wire.META_TEXT]}\n[... {_len(message) - wire.META_TEXT:,} more characters cut by the grader]"
+    return {"type": type(exc).__name__[:200], "message": message, "lineno": lineno,
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 

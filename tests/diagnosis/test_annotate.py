@@ -34,8 +34,10 @@ def test_a_failing_check_names_its_cause_and_carries_hints_and_a_map(graded):
 def test_a_gradient_that_inherits_a_wrong_upstream_gets_no_cause(graded):
     """dbnraw = bngain * dhpreact is right; its value is off only because dhpreact is: no diagnosis is claimed."""
     checks = {c.name: c for c in graded.exercises[0].checks}
-    assert checks["bnraw"].status == "fail" and checks["bnraw"].diagnosis == ""
-    assert checks["C"].status == "fail" and checks["C"].diagnosis == ""  # its demb is wrong too
+    # follow-through: right given right inputs, so it counts, marked inherited, with no cause and no hints
+    assert checks["bnraw"].status == "pass" and checks["bnraw"].cause == "inherited" and checks["bnraw"].diagnosis == ""
+    assert checks["C"].status == "pass" and checks["C"].diagnosis == "" and not checks["C"].hints  # demb is wrong too
+    assert checks["hpreact"].status == "fail" and checks["hpreact"].diagnosis  # the one that is wrong is named
 
 
 def test_the_fields_survive_json(graded):
