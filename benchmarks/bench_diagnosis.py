@@ -181,6 +181,8 @@ def corpus() -> list[Mistake]:
         e4("db1: from dhpreact (skips batchnorm)", "b1", "db1-from-dhpreact", db1="db1 = dhpreact.sum(0)"),
         e4("dW2: sign flipped", "W2", "sign", dW2="dW2 = -(h.T @ dlogits)"),
         e4("db2: extra keepdim", "b2", "keepdim", db2="db2 = dlogits.sum(0, keepdim=True)"),
+        e4("dbnbias: sum over dim 1", "bnbias", "wrong-dim", dbnbias="dbnbias = dhpreact.sum(1, keepdim=True)"),
+        e4("dbngain: no sum", "bngain", "missing-sum", dbngain="dbngain = bnraw * dhpreact"),
         e4("dlogits: missing 1/n", "logits", "factor:n", dlogits="dlogits = F.softmax(logits, 1)\ndlogits[range(n), Yb] -= 1"),
         e4("dhpreact = dh", "hpreact", "missing:1 - h**2", dhpreact="dhpreact = dh"),
         e4("dhprebn: missing the bnmeani term", "hprebn", "bn-missing-mean-term",

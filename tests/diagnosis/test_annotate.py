@@ -36,7 +36,8 @@ def test_a_gradient_that_inherits_a_wrong_upstream_gets_no_cause(graded):
     checks = {c.name: c for c in graded.exercises[0].checks}
     # follow-through: right given right inputs, so it counts, marked inherited, with no cause and no hints
     assert checks["bnraw"].status == "pass" and checks["bnraw"].cause == "inherited" and checks["bnraw"].diagnosis == ""
-    assert checks["C"].status == "pass" and checks["C"].diagnosis == "" and not checks["C"].hints  # demb is wrong too
+    assert checks["emb"].status == "pass" and checks["emb"].diagnosis == "" and not checks["emb"].hints
+    assert checks["C"].status == "fail" and checks["C"].cause == "own"  # its own `=` where `+=` belongs
     assert checks["hpreact"].status == "fail" and checks["hpreact"].diagnosis  # the one that is wrong is named
 
 
