@@ -36,6 +36,4 @@ def annotate(check: CheckResult, exercise: int, answer, setup, grads32: dict, gr
         return check
     check.diagnosis = finding.sentence if finding else ""
     check.error_map, check.error_map_alt = grid, alt
-    if check.diagnosis and "; off by " in check.message:  # one cause, one message: the diagnosis says it better
-        check.message = check.message.split("; off by ")[0]
     return check
