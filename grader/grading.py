@@ -17,7 +17,7 @@ from grader.results import ERROR, MISSING, PASS, CheckResult, ExerciseResult, Su
 from grader.sandbox.runner import Outcome, Sandbox
 from grader.submissions.reader import ExerciseCode, SubmissionError, load_submission
 from grader.training import CHILD_TASKS
-from grader.diagnosis import annotate
+from grader.diagnosis import annotate, hints_for
 from grader.diagnosis.generic import matmul_error
 from grader.training.check import grade_training
 from grader.verdicts import (Followed, changed_from, describe_failure, describe_variant,  # noqa: F401 - re-exported
@@ -56,6 +56,12 @@ class ExerciseRun:
     followed: dict = field(default_factory=dict)  # variant name -> Outcome of the follow-through run
 
 
+def followed(run: "ExerciseRun", variant) -> Outcome | None:
+    """The follow-through run of `variant` when it finished with answers; None: that variant is graded as written."""
+    ft = run.followed.get(variant.name)
+    return ft if ft is not None and not ft.stopped and isinstance(ft.meta.get("values"), dict) else None
+
+
 def placeholder_zeros(run: "ExerciseRun") -> bool:
     """Every gradient of a many-gradient exercise is an all-zero tensor: placeholders, not an attempt.
 
@@ -65,16 +71,6 @@ def placeholder_zeros(run: "ExerciseRun") -> bool:
         return False
     received = wire.answers(run.written[0][1].tensors, run.written[0][1].meta, run.ex.graded)
     return all(a.kind == "tensor" and a.tensor.numel() and not bool(a.tensor.any()) for a in received.values())
-
-
-def cell_starts(code: ExerciseCode) -> list[int]:
-    """The first line of each cell in the exercise's code (Jupyter runs cells one after another)."""
-    starts, previous = [], object()
-    for i, (cell, _) in enumerate(code.line_map, start=1):
-        if cell != previous:
-            starts.append(i)
-            previous = cell
-    return starts or [1]
 
 
 class Grader:
@@ -203,7 +199,7 @@ class Grader:
         """One as-written run; a hidden variant only after a public run that was attempted and sent answers back."""
         if run.written and (not run.code.attempted or not run.written[0][1].meta.get("values")):
             return  # not attempted, or the run sent nothing back: the hidden variants cannot change that
-        options = {"checkers": list(run.code.checkers), "cells": cell_starts(run.code),
+        options = {"checkers": list(run.code.checkers), "cells": run.code.cell_starts(),
                    "reach": scan.flagged_lines(run.code.code)}
         outcome = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits, options=options, session=session)
         run.written.append((variant, outcome))
@@ -223,14 +219,15 @@ class Grader:
         ex, code = run.ex, run.code
         result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),
                                 attempted=code.attempted)
-        written = [(v, self.check_outcome(ex, o, v, code)) for v, o in run.written]
+        # a cause is diagnosed once, where the verdict is final: on the follow-through answer when there is one
+        written = [(v, self.check_outcome(ex, o, v, code, diagnose=followed(run, v) is None)) for v, o in run.written]
         result.seconds = sum(o.seconds for _, o in run.written)
         self.describe_run(result, run.written[0][1], code)
         if run.followed:
-            result.checks, result.fix_first = self.follow(run, written)
+            parsed = statements.parse_quietly(code.code)
+            result.checks, result.fix_first = self.follow(run, written, parsed)
             outcome = run.written[0][1]
-            writes = {line for st in statements.parse_quietly(code.code) if st.writes & set(ex.gradient_names)
-                      for line in range(st.lineno, st.end_lineno + 1)}
+            writes = {line for st in parsed if st.writes & set(ex.gradient_names) for line in range(st.lineno, st.end_lineno + 1)}
             if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and outcome.error.get("lineno") in writes:
                 result.error = ""  # told once, on the row of the gradient whose statement raised
         else:
@@ -243,22 +240,21 @@ class Grader:
         self.score(ex, result)
         return result
 
-    def follow(self, run: "ExerciseRun", written: list) -> tuple[list, list]:
-        """Follow-through verdicts (grader/verdicts.py) from both runs of every variant."""
+    def follow(self, run: "ExerciseRun", written: list, parsed: list) -> tuple[list, list]:
+        """Follow-through verdicts (grader/verdicts.py) from both runs of every variant; `parsed`: the code's statements."""
         ex, code = run.ex, run.code
-        parsed = statements.parse_quietly(code.code)
         writers = {name: statements.writer_lines(parsed, name) for name in ex.graded}
         reads = {name: {r[1:] for st in parsed if "d" + name in st.writes for r in st.reads
                         if r.startswith("d") and r[1:] in ex.graded} for name in ex.graded}
         per_variant = []
         for (variant, outcome), (_, checks) in zip(run.written, written):
-            ft = run.followed.get(variant.name)
-            if ft is None or ft.stopped or not isinstance(ft.meta.get("values"), dict):
-                followed, raised, ft_meta = {}, {}, {}  # no follow-through answer: as written for this variant
+            ft = followed(run, variant)
+            if ft is None:
+                followed_checks, raised, ft_meta = {}, {}, {}  # no follow-through answer: as written for this variant
             else:
                 ref = self.reference(variant)
                 received = wire.answers(ft.tensors, ft.meta, ex.graded)
-                followed = {name: annotate(compare.compare(name, received[name], ref.grads32[name], ref.grads64[name],
+                followed_checks = {name: annotate(compare.compare(name, received[name], ref.grads32[name], ref.grads64[name],
                                                            variant.batch_size, self.options.tolerance),
                                            ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
                                            getattr(self.ds, "itos", None), failed=())
@@ -266,13 +262,15 @@ class Grader:
                 raised, ft_meta = raised_from(ft.meta, ex.graded), ft.meta
             errors = {e["lineno"]: e.get("message", "") for e in outcome.meta.get("errors") or []
                       if isinstance(e, dict) and isinstance(e.get("lineno"), int)}
-            per_variant.append(Followed(variant, checks, followed, raised,
+            per_variant.append(Followed(variant, checks, followed_checks, raised,
                                         changed_from(outcome.meta, ft_meta, graded=ex.graded), errors))
         checks, first = follow_through(per_variant, code, writers, reads, statements.aliases(parsed, ex.graded),
                                        private=self.options.private_variants)
-        for check in checks:  # a statement that raised: a matmul whose shapes do not fit is named
-            if check.status == ERROR and check.cause and not check.diagnosis:
+        for check in checks:
+            if check.status == ERROR and check.cause and not check.diagnosis:  # a matmul whose shapes do not fit
                 check.diagnosis = matmul_error(check.name, check.message, check.code) or ""
+            if check.status != PASS and not check.hints and self.options.hints:  # rows told from the run as written
+                check.hints = hints_for(ex.id, check.name)
         return checks, first
 
     def describe_run(self, result: ExerciseResult, outcome: Outcome, code: ExerciseCode) -> None:
@@ -301,8 +299,9 @@ class Grader:
         result.integrity = [f"{code.locate(line)}: {text}" if isinstance(line, int) else text
                             for line, text in sorted(found.items(), key=lambda kv: kv[0] or 0)]
 
-    def check_outcome(self, ex: Exercise, outcome: Outcome, variant: model.Variant, code: ExerciseCode) -> list[CheckResult]:
-        """Compare what one run sent back with autograd's gradients for that variant."""
+    def check_outcome(self, ex: Exercise, outcome: Outcome, variant: model.Variant, code: ExerciseCode,
+                      diagnose: bool = True) -> list[CheckResult]:
+        """Compare what one run sent back with autograd's gradients for that variant (and diagnose a failure)."""
         ref = self.reference(variant)
         received = wire.answers(outcome.tensors, outcome.meta, ex.graded)
         stopped = describe_failure(outcome, code)
@@ -321,8 +320,9 @@ class Grader:
             if check.status in (MISSING, ERROR) and "d" + name in code.hints:  # near names: "did you mean `dlogits_fast` ...?"
                 check.message = f"{check.message}; {code.hints['d' + name]}"
             check.variant = variant.name
-            annotate(check, ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
-                     getattr(self.ds, "itos", None), failed={c.name for c in checks if c.status != PASS})
+            if diagnose:
+                annotate(check, ex.id, received[name], ref.setup, ref.grads32, ref.grads64, self.options.hints,
+                         getattr(self.ds, "itos", None), failed={c.name for c in checks if c.status != PASS})
             checks.append(check)
         return checks
 

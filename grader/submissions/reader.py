@@ -61,6 +61,15 @@ class ExerciseCode:
             return False
         return isinstance(error.get("lineno"), int) and error["lineno"] <= first
 
+    def cell_starts(self) -> list[int]:
+        """The first line of each cell in the code (Jupyter runs cells one after another; a .py is one cell)."""
+        starts, previous = [], object()
+        for i, (cell, _) in enumerate(self.line_map, start=1):
+            if cell != previous:
+                starts.append(i)
+                previous = cell
+        return starts or [1]
+
     @property
     def attempted(self) -> bool:
         """False when every graded name is still the None/TODO placeholder (untouched stub)."""
