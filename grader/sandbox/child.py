@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.sandbox import fsview, guards, progress, reach as reach_lines, wire
-from grader.sandbox.running import (compile_statements, follow_through, run_cells, run_code,  # noqa: F401 - re-exported
+from grader.sandbox.running import (follow_through, run_cells, run_code,  # noqa: F401 - re-exported
                                     student_error)
 from grader import model
 from grader.exercises import get as get_exercise

@@ -33,13 +33,6 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 
-def compile_statements(code: str, reach: tuple = ()) -> list:
-    """The student's code as (statement, code object) pairs; SyntaxError as Python raises it.
-
-    `reach`: flagged lines to record when they run (grader/sandbox/reach.py)."""
-    return [(st.node, st.code) for st in statements_mod.parse(code, STUDENT_FILE, reach)]
-
-
 def _executor(code: str, ns: dict, warnings: list, integrity: list):
     """execute(statement) -> the error that stops its cell, or None (see run_code)."""
     def execute(st) -> dict | None:
