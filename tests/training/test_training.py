@@ -134,8 +134,10 @@ def test_nan_from_a_division_by_zero_midway_is_caught_at_its_step(ex4):
 
 
 def test_a_block_far_slower_than_the_reference_is_too_slow_to_grade_with_its_line(ex4):
+    # one multiply-add per element, in Python: ~1 s a step, thousands of times the reference's (a two-level loop,
+    # ~50 ms a step, is only ~100x and 40 of its steps fit in the limit's 3 s constant: never a test of the limit)
     loop = ("dW1 = torch.zeros_like(W1)\nfor a in range(W1.shape[0]):\n  for b in range(W1.shape[1]):\n"
-            "    dW1[a, b] = (embcat[:, a] * dhprebn[:, b]).sum()")  # ~1,000x the reference's dW1
+            "    for k in range(n):\n      dW1[a, b] += embcat[k, a] * dhprebn[k, b]")
     code = REFERENCE.replace("dW1 = embcat.T @ dhprebn", loop)
     ex = ex4(code, steps=40)
     line = code.splitlines().index("for a in range(W1.shape[0]):") + 1
