@@ -155,6 +155,8 @@ def test_ctrl_c_during_batch_writes_grades_from_finished_records_and_exits_130(t
         (tmp_path / "in" / f"s{k}").mkdir(parents=True)
         for name in ("ex2_cross_entropy.py", "ex3_batchnorm.py"):
             shutil.copy(ROOT / "solutions" / name, tmp_path / "in" / f"s{k}" / name)
+        ex2 = tmp_path / "in" / f"s{k}" / "ex2_cross_entropy.py"  # each student >= 1.5 s (0.5 s per variant):
+        ex2.write_text("import time\ntime.sleep(0.5)\n" + ex2.read_text())  # Ctrl-C lands before the last one ends
     out_dir = tmp_path / "out"
     proc = grader_process("batch", tmp_path / "in", "--out", out_dir, "--jobs", "1", "--quiet")
     out, err = ctrl_c_when(proc, lambda: len(list((out_dir / "students").glob("*.json"))) >= 1
