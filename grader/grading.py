@@ -9,7 +9,7 @@ import torch
 
 from grader import __version__, compare, data, model
 from grader.submissions import archive, scan
-from grader.submissions.files import prefer
+from grader.submissions.files import expand, prefer
 from grader.sandbox import reach, statements, wire
 from grader.exercises import EXERCISES, Exercise, get as get_exercise
 from grader.options import Options  # noqa: F401 - re-exported: grading.Options
@@ -23,7 +23,6 @@ from grader.training.check import grade_training
 from grader.verdicts import (Followed, changed_from, describe_failure, describe_variant,  # noqa: F401 - re-exported
                              follow_through, merge_variants, raised_from)
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")  # a .zip is unpacked (submissions/archive.py)
 # The runs of one submission share a child (grader/sandbox/sessions.py), exercise 3 first: nothing exercise 1
 # computes (its dlogits and dhprebn are exercises 2 and 3's answers) exists before they have run.
 RUN_ORDER = (3, 2, 1, 4)
@@ -54,6 +53,7 @@ class ExerciseRun:
     code: ExerciseCode
     written: list = field(default_factory=list)  # [(variant, Outcome)]
     followed: dict = field(default_factory=dict)  # variant name -> Outcome of the follow-through run
+    right: dict = field(default_factory=dict)  # variant name -> its checks, every one passed as written (no follow-through)
 
 
 def followed(run: "ExerciseRun", variant) -> Outcome | None:
@@ -209,10 +209,19 @@ class Grader:
         if not (self.options.follow_through and len(run.ex.graded) > 1 and run.code.attempted):
             return
         options = {"checkers": list(run.code.checkers), "mode": "follow_through"}
-        for variant, outcome in run.written:
-            if outcome.meta.get("values") is not None:
+        session = f"follow-through-{os.getpid()}-{id(run)}"  # a child of their own, shared by this exercise's variants
+        try:
+            for variant, outcome in run.written:
+                if outcome.meta.get("values") is None:
+                    continue
+                checks = self.check_outcome(run.ex, outcome, variant, run.code, diagnose=False)
+                if all(check.status == PASS for check in checks):  # right inputs would change nothing
+                    run.right[variant.name] = checks
+                    continue
                 run.followed[variant.name] = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits,
-                                                              options=options, session=None)
+                                                              options=options, session=session)
+        finally:
+            self.sandbox.end_session()
 
     def assemble(self, run: "ExerciseRun") -> ExerciseResult:
         """The exercise's verdicts from its runs: per gradient (follow-through) or per run (as written)."""
@@ -220,10 +229,11 @@ class Grader:
         result = ExerciseResult(id=ex.id, title=ex.title, source=code.source, notes=list(code.notes),
                                 attempted=code.attempted)
         # a cause is diagnosed once, where the verdict is final: on the follow-through answer when there is one
-        written = [(v, self.check_outcome(ex, o, v, code, diagnose=followed(run, v) is None)) for v, o in run.written]
+        written = [(v, run.right.get(v.name) or self.check_outcome(ex, o, v, code, diagnose=followed(run, v) is None))
+                   for v, o in run.written]
         result.seconds = sum(o.seconds for _, o in run.written)
         self.describe_run(result, run.written[0][1], code)
-        if run.followed:
+        if run.followed or run.right:
             parsed = statements.parse_quietly(code.code)
             result.checks, result.fix_first = self.follow(run, written, parsed)
             outcome = run.written[0][1]
@@ -334,13 +344,3 @@ class Grader:
             check.max_score = float(self.options.check_points.get((ex.id, check.name), points))
             check.score = check.max_score if check.status == PASS and not zero else 0.0
 
-
-def expand(paths) -> list[Path]:
-    """Files to grade: each path itself, or the submission files directly inside a folder."""
-    files = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files.extend(sorted(f for f in p.iterdir() if f.suffix in SUBMISSION_SUFFIXES and f.is_file()))
-        else:
-            files.append(p)
-    return files

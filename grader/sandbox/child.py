@@ -163,7 +163,7 @@ class Session:
         if ready is not None:
             ready()  # the worker has confined the run: the student's code may start
         if options.get("mode") == "follow_through":
-            return self._follow_through(request, ds, ns, variant, graded), False  # the child ends with it
+            return self._follow_through(request, ds, ns, variant, graded), self._fit()  # only follow-through runs follow
         cells = [c for c in options.get("cells") or [1] if isinstance(c, int)]
         reach = reach_lines.Reach(options.get("reach"))
         reach.install(ns)

@@ -1,4 +1,5 @@
-"""Two files of one folder holding the same exercise (ex2_cross_entropy.py beside ex2_cross_entropy_old.py): which one counts."""
+"""Which files count: those of a folder named to grade, and of two files holding the same exercise
+(ex2_cross_entropy.py beside ex2_cross_entropy_old.py), the one that is graded."""
 from __future__ import annotations
 
 import re
@@ -6,6 +7,7 @@ from pathlib import Path
 
 # the stubs `backprop-ninja start` writes (exercises/)
 STUBS = {1: "ex1_backprop_one_by_one.py", 2: "ex2_cross_entropy.py", 3: "ex3_batchnorm.py", 4: "ex4_training.py"}
+FOLDER_SUFFIXES = (".py", ".ipynb", ".zip")  # what counts in a folder named to grade; a .zip is unpacked (archive.py)
 _SPARE = re.compile(r"(old|backup|bak|copy|orig|draft|test|tmp|scratch|\(\d+\)|~)", re.I)
 
 
@@ -23,3 +25,14 @@ def prefer(exercise: int, first, second) -> tuple[object, str]:
         winner, why = second, "the last one counts"
     return winner, (f"exercise {exercise} appears in {names[0]} and {names[1]}; graded {Path(winner.source).name} ({why}); "
                     "duplicate flagged for the instructor")
+
+
+def expand(paths) -> list[Path]:
+    """Files to grade: each path itself, or the submission files directly inside a folder."""
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.iterdir() if f.suffix in FOLDER_SUFFIXES and f.is_file()))
+        else:
+            files.append(p)
+    return files
