@@ -294,3 +294,15 @@ def test_numpy_is_really_numpy():
     """The numpy test above relies on wire naming the type numpy.ndarray."""
     _, info = wire.describe(np.zeros(3), 10)
     assert info == {"kind": "other", "type": "numpy.ndarray"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_broadcast_agrees_with_torch_broadcast_shapes(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(400):
+        a, b = (tuple(int(s) for s in rng.choice([1, 1, 2, 3, 32, 64], size=rng.integers(0, 4))) for _ in range(2))
+        try:
+            want = tuple(torch.broadcast_shapes(a, b))
+        except RuntimeError:
+            want = None
+        assert compare.broadcast(a, b) == want, (a, b)

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from grader.compare import fmt_shape, fits
+from grader.compare import broadcast, fmt_shape, fits
 from grader.diagnosis.context import USES, Context
 
 
@@ -91,11 +91,7 @@ def ratios(ctx: Context, name: str) -> Iterator[Candidate]:
     truth = ctx.G[name]
     for local in LOCALS:
         L = local.value(ctx.V)
-        try:
-            shape = torch.broadcast_shapes(L.shape, truth.shape)
-        except RuntimeError:
-            continue
-        if shape != truth.shape:
+        if broadcast(L.shape, truth.shape) != tuple(truth.shape):
             continue
         yield Candidate(f"extra:{local.label}", truth * L,
                         f"d{name} has an extra factor of {local.label} ({local.why}): it does not belong to this step")

@@ -8,7 +8,6 @@ gets `a = h` before its code, bound to the grader's own tensors. An answer under
 from __future__ import annotations
 
 import ast
-import copy
 import re
 
 from grader.submissions.notebook import (ALL_WRITES, EX1_GRADS, EX4_GRADS, GRADED, LECTURE, Info, _statements, names_read,
@@ -59,22 +58,20 @@ _GIVEN_4 = {"C", "W1", "b1", "W2", "b2", "bngain", "bnbias", "parameters", "Xb",
 _SUFFIX = re.compile(r"_?(?:fast|new|manual|mine|my|hand|final|alt|better|v?\d|ex\d|onego|one_go)$", re.I)
 
 
-class _Names(ast.NodeTransformer):
-    """Collects Name ids in traversal order and blanks them (the statement's shape)."""
+def _shape(stmt: ast.stmt) -> tuple[str, list[str]]:
+    """(the statement with every name blanked, its names in order): no copy of the tree is made."""
+    ids: list[str] = []
 
-    def __init__(self):
-        self.ids = []
-
-    def visit_Name(self, node: ast.Name) -> ast.Name:
-        self.ids.append(node.id)
-        return ast.Name("_", ast.Load())
-
-
-def _shape(stmt: ast.Assign) -> tuple[str, list[str]]:
-    """(the statement with every name blanked, its names in order)."""
-    visitor = _Names()
-    node = visitor.visit(copy.deepcopy(ast.Module([stmt], [])))
-    return ast.dump(node, annotate_fields=False, include_attributes=False), visitor.ids
+    def dump(node) -> str:
+        if isinstance(node, ast.Name):
+            ids.append(node.id)
+            return "_"
+        if isinstance(node, ast.AST):
+            return f"{type(node).__name__}({','.join(dump(getattr(node, f, None)) for f in node._fields)})"
+        if isinstance(node, list):
+            return f"[{','.join(map(dump, node))}]"
+        return repr(node)
+    return dump(stmt), ids
 
 
 _TABLE: dict[str, list[list[str]]] = {}

@@ -135,13 +135,18 @@ def names_read(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")  # where statements nest (never inside an expression)
+
+
 def _statements(node: ast.AST):
-    """Statements under `node`, not descending into function or class bodies."""
-    for child in ast.iter_child_nodes(node):
-        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            if isinstance(child, ast.stmt):
-                yield child
-            yield from _statements(child)
+    """Statements under `node`, in source order, not descending into function or class bodies."""
+    for field in _BLOCKS:
+        block = getattr(node, field, None)
+        for child in block if isinstance(block, list) else ():
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if isinstance(child, ast.stmt):
+                    yield child
+                yield from _statements(child)
 
 
 def writes_of(node: ast.AST) -> list[Write]:

@@ -10,6 +10,7 @@ are fine. Each finding is (line, what); a flagged exercise scores 0 unless the r
 from __future__ import annotations
 
 import ast
+import functools
 
 # attribute names whose use means the code asks autograd (or rebuilds a graph)
 _ATTRS = {
@@ -208,13 +209,18 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
     `checkers`: names of the student's own cmp-like functions, whose reading of t.grad is the
     lecture's and harmless (the grader replaces them with a no-op).
     """
+    return list(_scan(code, tuple(checkers), _depth))
+
+
+@functools.lru_cache(maxsize=32)  # one exercise's code is scanned for each of its runs and its report
+def _scan(code: str, checkers: tuple, depth: int) -> tuple:
     try:
         tree = ast.parse(code)
-        scanner = _Scanner(checkers, _depth)
+        scanner = _Scanner(checkers, depth)
         scanner.visit(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child cannot compile it either
-        return []
-    return sorted(set(scanner.found))
+        return ()
+    return tuple(sorted(set(scanner.found)))
 
 
 def flagged_lines(code: str) -> list[int]:
