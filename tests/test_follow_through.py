@@ -156,3 +156,30 @@ def test_follow_through_can_be_turned_off_in_the_rubric(names_path, write):
         ex = grade1(grader, path)
     # as written, every cmp line downstream is off and costs its point (only the two ~zero gradients may pass)
     assert ex.score <= 2 and not ex.fix_first
+
+
+def modes_of_runs(grader, path) -> tuple[list, object]:
+    """(the mode and variant of every run the sandbox made, the exercise-1 result): a spy, the runs are real."""
+    runs, real = [], grader.sandbox.run
+
+    def spy(exercise, code, variant, limits, options=None, **kw):
+        runs.append(((options or {}).get("mode", "as written"), variant.name))
+        return real(exercise, code, variant, limits, options=options, **kw)
+    grader.sandbox.run = spy
+    try:
+        return runs, grade1(grader, path)
+    finally:
+        del grader.sandbox.run
+
+
+def test_a_variant_right_as_written_needs_no_follow_through_run(grader, write):
+    runs, ex = modes_of_runs(grader, write("ex1.py", EX1))
+    assert ex.score == 26 and [mode for mode, _ in runs] == ["as written"] * 3
+
+
+def test_only_the_variants_wrong_as_written_are_followed_through(grader, write):
+    # a hard-coded 32 is right on the public batch of 32 and wrong on the hidden variants
+    runs, ex = modes_of_runs(grader, ex1_with(write, "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = -1.0 / 32"))
+    followed = [variant for mode, variant in runs if mode == "follow_through"]
+    assert followed == ["hidden-1"]  # the batch of 17; hidden-2 keeps the batch of 32, where the 32 is right
+    assert set(failing(ex)) == {"logprobs"} and ex.score == 25
