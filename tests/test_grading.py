@@ -100,3 +100,23 @@ def test_same_submission_twice_gives_identical_json(grader):
     a = json.loads(report.to_json(grader.grade([SOLUTIONS / "ex2_cross_entropy.py"])))
     b = json.loads(report.to_json(grader.grade([SOLUTIONS / "ex2_cross_entropy.py"])))
     assert strip(a) == strip(b)
+
+
+def test_grading_and_diagnosing_never_import_sympy(tmp_path):
+    """torch imports sympy (0.5 s) on the first torch.broadcast_shapes or tensor grad_outputs: the grader uses neither."""
+    import os
+    import subprocess
+    import sys
+
+    code = (ROOT / "solutions" / "ex1_backprop_one_by_one.py").read_text()
+    wrong = tmp_path / "ex1.py"
+    wrong.write_text(code.replace("dcounts = counts_sum_inv * dprobs", "dcounts = dprobs")  # a branch missing
+                     .replace("dbnmeani = (-dbndiff).sum(0, keepdim=True)", "dbnmeani = (-dbndiff).sum(0)"))  # (64,)
+    script = ("import sys\nfrom pathlib import Path\nfrom grader.grading import Grader\nwith Grader() as g:\n"
+              f"    ex = g.grade([Path({str(wrong)!r})], exercise=1).exercise(1)\n"
+              "print(ex.score, any(c.diagnosis for c in ex.checks), 'sympy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    score, diagnosed, sympy = out.stdout.split()
+    assert float(score) < 26 and diagnosed == "True" and sympy == "False", out.stdout
