@@ -131,8 +131,21 @@ def _is_none(value: ast.AST | None) -> bool:
 
 
 def names_read(node: ast.AST) -> set[str]:
-    """Names loaded anywhere under `node`."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """Names loaded anywhere under `node` (ast.walk's nodes, walked without its generators: a reader's hot path)."""
+    found, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Load):
+                found.add(n.id)
+            continue
+        for field in n._fields:
+            value = getattr(n, field, None)
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+    return found
 
 
 _BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")  # where statements nest (never inside an expression)
@@ -149,14 +162,25 @@ def _statements(node: ast.AST):
                 yield from _statements(child)
 
 
+def _every_statement(node: ast.AST):
+    """Every statement under `node`, function and class bodies included."""
+    for field in _BLOCKS:
+        block = getattr(node, field, None)
+        for child in block if isinstance(block, list) else ():
+            if isinstance(child, ast.stmt):
+                yield child
+            yield from _every_statement(child)
+
+
 def writes_of(node: ast.AST) -> list[Write]:
     """Every assignment in `node` (outside function bodies), in line order."""
     out = []
     for stmt in ([node] if isinstance(node, ast.stmt) else []) + list(_statements(node)):
         if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            read = names_read(stmt.value) if stmt.value is not None else set()
             for name, direct in (pair for target in targets for pair in _target_names(target)):
-                if isinstance(stmt, ast.AugAssign) or not direct or name in names_read(stmt.value or ast.Pass()):
+                if isinstance(stmt, ast.AugAssign) or not direct or name in read:
                     kind = "update"
                 elif _is_none(stmt.value):
                     kind = "placeholder"
@@ -205,7 +229,7 @@ def _is_update(stmt: ast.stmt) -> bool:
 def _training_loop(tree: ast.Module) -> ast.AST | None:
     """The last (innermost) loop that computes `loss`, then gradients or an update."""
     found = None
-    for loop in ast.walk(tree):
+    for loop in _every_statement(tree):  # loops are statements: no need to walk the expressions
         if isinstance(loop, (ast.For, ast.While)):
             stmts = list(_statements(loop))
             grads = {w.name for w in writes_of(loop)} & EX4_WRITES or any(map(_is_update, stmts))
