@@ -114,6 +114,8 @@ def batch(input_path, out_dir, jobs, rubric, roster, exercise, dask_address, ste
     if not quiet:
         for note in result.notes:
             click.echo(f"note: {note}")
+    for warning in result.warnings:  # roster problems: on stderr, even with --quiet
+        click.echo(f"warning: {warning}", err=True)
     for key, message in result.failed:
         click.echo(f"grader failure (not the student's code) on {key}: {message}", err=True)
     if not result.submissions:

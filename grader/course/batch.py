@@ -49,6 +49,7 @@ class BatchResult:
     notes: list = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the outputs hold what had finished
+    warnings: list = field(default_factory=list)  # the roster's: people not on it, roster students with no submission
 
     @property
     def grades_csv(self) -> Path:
@@ -131,6 +132,9 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
         records = {e.key: store.load(e.key) for e in entries}
         records = {k: r for k, r in records.items() if r and r.get("cache_key") == keys[k]}
         summary = summary_mod.summarise(entries, records, absent, options, title, exercise)
+        result.warnings = list(summary.warnings) + ([
+            f"{len(absent)} on the roster with no submission: " + ", ".join(p.name or p.student_id or p.email for p in absent[:5])
+            + (" …" if len(absent) > 5 else "") + " (in grades.csv, flagged \"no submission\")"] if absent else [])
         write_grades_csv(summary, out / GRADES_CSV)
         write_class_html(summary, out / CLASS_HTML)
         write_scorecards(summary, records, store.folder)  # each names its student, out of grades.csv's total

@@ -6,6 +6,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -208,9 +210,6 @@ def test_gradebook_moodle_and_cli_format(tmp_path):
 
 def test_batch_format_canvas_from_the_command_line(tmp_path, names_path):
     """`batch --format canvas` on a Canvas-style download writes grades-canvas.csv beside grades.csv."""
-    import subprocess
-    import sys
-
     inp = tmp_path / "in"
     inp.mkdir()
     shutil.copy(SOL / "ex2_cross_entropy.py", inp / "adalovelace_9001_7701_ex2_cross_entropy.py")
@@ -253,3 +252,19 @@ def test_exercise_4_training_check_is_named_training_not_dtraining():
     junit = export.junit_xml(result)
     assert 'name="training"' in junit and "dtraining" not in junit
     assert [t["name"] for t in export.classroom_result(result)["tests"]] == names
+
+
+def test_batch_prints_the_roster_warnings_in_the_terminal(tmp_path, names_path):
+    inp = tmp_path / "canvas"
+    inp.mkdir()
+    shutil.copy(SOL / "ex2_cross_entropy.py", inp / "adalovelace_9001_7701_ex2_cross_entropy.py")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\n9002,Grace Hopper\n")
+    proc = subprocess.run([sys.executable, "-m", "grader", "batch", str(inp), "--out", str(tmp_path / "out"), "--quiet",
+                           "--jobs", "1", "--roster", str(roster), "--names", str(names_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, proc.stderr
+    assert "is not on the roster" in warnings[0] and "adalovelace" in warnings[0].lower()
+    assert warnings[1] == 'warning: 1 on the roster with no submission: Grace Hopper (in grades.csv, flagged "no submission")'
