@@ -209,6 +209,11 @@ def write_classroom(result, path: str | os.PathLike) -> Path:
     return path
 
 
+def _body(message: str, check) -> str:
+    """A failure's text in JUnit: the message, then the diagnosis as Gradescope words it."""
+    return message + (f"\nLikely cause: {_xml(check.diagnosis)}" if check.diagnosis and check.status != PASS else "")
+
+
 def junit_xml(result) -> str:
     """JUnit XML: a testsuite per exercise, a testcase per gradient (failure, error or skipped)."""
     suites = ET.Element("testsuites", name="backprop-ninja", tests="0", failures="0", errors="0")
@@ -232,10 +237,10 @@ def junit_xml(result) -> str:
                 ET.SubElement(case, "skipped", message=message)
                 counts["skipped"] += 1
             elif check.status in (FAIL, MISSING) or (check.status == PASS and ex.zeroed):
-                ET.SubElement(case, "failure", message=message, type=check.status).text = message
+                ET.SubElement(case, "failure", message=message, type=check.status).text = _body(message, check)
                 counts["failures"] += 1
             elif check.status != PASS:
-                ET.SubElement(case, "error", message=message, type=check.status).text = message
+                ET.SubElement(case, "error", message=message, type=check.status).text = _body(message, check)
                 counts["errors"] += 1
             props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", name="score", value=f"{check.score:g}")

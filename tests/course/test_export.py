@@ -268,3 +268,14 @@ def test_batch_prints_the_roster_warnings_in_the_terminal(tmp_path, names_path):
     assert len(warnings) == 2, proc.stderr
     assert "is not on the roster" in warnings[0] and "adalovelace" in warnings[0].lower()
     assert warnings[1] == 'warning: 1 on the roster with no submission: Grace Hopper (in grades.csv, flagged "no submission")'
+
+
+def test_junit_failure_carries_the_diagnosis():
+    from grader.results import CheckResult, ExerciseResult
+
+    wrong = CheckResult("logits", "fail", message="dlogits differs from autograd", max_score=5,
+                        diagnosis="dlogits is missing the -1 at the target")
+    result = SubmissionResult("ex2.py", exercises=[ExerciseResult(2, "cross-entropy", checks=[wrong])])
+    failure = ET.fromstring(export.junit_xml(result).encode()).find("testsuite/testcase/failure")
+    assert failure.get("message") == "dlogits differs from autograd"
+    assert failure.text == "dlogits differs from autograd\nLikely cause: dlogits is missing the -1 at the target"
