@@ -145,8 +145,9 @@ class Session:
         self.shared: dict = {}  # name -> (tensor, version): the dataset's tensors, given uncopied
         random.setstate(self.py_rng)
 
-    def run(self, request: dict, ds, ready=None) -> tuple[bytes, bool]:
-        """One run: (the answer's frame, whether the child may run another)."""
+    def run(self, request: dict, ds, ready=None) -> tuple[bytes | None, bool]:
+        """One run: (the answer's frame, or None when it is certain to exceed the answer size limit; whether the
+        child may run another)."""
         if self.runs:
             self._clear_files()
         self.runs += 1
@@ -170,6 +171,8 @@ class Session:
         error, warnings, ran = run_cells(request["code"], ns, self.compiled, graded, cells, tuple(sorted(reach.lines)))
         self._reset()  # before the grader's own code below: a student's sys.setrecursionlimit(50) is not its problem
         tensors, described = collect(ns, graded, request["limits"]["max_numel"])
+        if sum(t.numel() * t.element_size() for t in tensors.values()) > request["limits"]["frame_bytes"]:
+            return None, False  # certain to exceed the answer size limit: not encoded (grader/sandbox/childloop.py)
         frame = wire.encode(tensors, {"values": described, "error": error, "warnings": warnings,
                                       "errors": ran["errors"], "changed": ran["changed"],
                                       "reached": reach.report(request["code"])})

@@ -79,7 +79,7 @@ def serve(ds, pipes: dict, workdir: str, conf, lim: dict, training: bool) -> Non
                 os._exit(0)
             sys.stdout.flush()
             sys.stderr.flush()
-            view = memoryview(wire.record(frame, again))
+            view = memoryview(wire.record(frame, again) if frame is not None else wire.oversized_record(request["limits"]["frame_bytes"]))
             while view:
                 view = view[os.write(res_w, view):]
             if not again:

@@ -43,6 +43,12 @@ def record(frame: bytes, again: bool) -> bytes:
     return bytes([1 if again else 0]) + len(frame).to_bytes(8, "little") + frame
 
 
+def oversized_record(limit: int) -> bytes:
+    """The head of a record whose frame would exceed `limit` bytes, without the frame: the worker stops the run
+    on reading it, as it would on a frame that long (the child's shortcut, never its word: the worker checks)."""
+    return bytes([0]) + (limit + 1).to_bytes(8, "little")
+
+
 def record_size(buf) -> int | None:
     """The whole record's size, once its head has arrived."""
     if len(buf) < RECORD_HEAD:

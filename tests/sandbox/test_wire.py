@@ -61,3 +61,10 @@ def test_describe_non_tensors(value, kind, type_name):
 def test_describe_refuses_huge_tensors():
     tensor, info = wire.describe(torch.zeros(101), max_numel=100)
     assert tensor is None and info["kind"] == "too_large"
+
+
+def test_an_oversized_record_declares_more_than_the_limit_and_carries_no_frame():
+    limit = 16 * 2**20
+    head = wire.oversized_record(limit)
+    assert len(head) == wire.RECORD_HEAD and wire.record_size(head) - wire.RECORD_HEAD == limit + 1
+    assert wire.split_record(head) == (b"", False)  # the child says it can run no more
