@@ -26,7 +26,7 @@ for extra in (ROOT, ROOT / "tests" / "submissions"):
 from hypothesis import given  # noqa: E402
 
 import test_fuzz  # noqa: E402
-from grader.course import archive  # noqa: E402
+from grader.submissions import archive  # noqa: E402
 from grader.submissions.reader import SubmissionError, load_submission  # noqa: E402
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from grader.options import POLICIES, PUBLIC, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
+from grader.options import PUBLIC, TOLERANCE_FACTOR, Tolerance  # noqa: F401 - re-exported: compare.Tolerance
 from grader.results import ERROR, FAIL, MISSING, PASS, CheckResult
 
 EPS32 = torch.finfo(torch.float32).eps

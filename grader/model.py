@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from grader.options import HIDDEN, PUBLIC, SEED, Variant  # noqa: F401 - re-exported: model.Variant, model.PUBLIC
+from grader.options import HIDDEN, PUBLIC, Variant  # noqa: F401 - re-exported: model.Variant, model.PUBLIC
 PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
 # the intermediates of the chunked forward pass, in forward order
 FORWARD_NAMES = (

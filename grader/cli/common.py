@@ -9,10 +9,10 @@ import click
 
 from grader.data import DataError
 from grader.sandbox.runner import GraderError
+from grader.submissions.files import SUBMISSION_SUFFIXES
 
 # exit codes, as pytest's where they apply
 OK, CHECKS_FAIL, USAGE, NOTHING_TO_GRADE, INTERRUPTED = 0, 1, 2, 5, 130
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
 
 names_option = click.option("--names", "names", type=click.Path(dir_okay=False), default=None,
                             help="names.txt to use (default: $BACKPROP_NINJA_NAMES, else a cached download).")

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__, data
-from grader.course import archive, identity, rubric, store as store_mod, summary as summary_mod, work
+from grader.submissions import archive
+from grader.course import identity, rubric, store as store_mod, summary as summary_mod, work
 from grader.course.classreport import preload, write_class_html, write_scorecards
 from grader.course.export import write_grades_csv
 from grader.report.scorecard import write_atomic

@@ -16,10 +16,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import archive
+from grader.submissions import archive
+from grader.submissions.files import FOLDER_SUFFIXES, SUBMISSION_SUFFIXES
 from grader.results import clean_text
 
-SUFFIXES = (".py", ".ipynb")
 GRADESCOPE_METADATA = "submission_metadata.yml"
 GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
 STUDENT_ZIP_FILES, STUDENT_ZIP_BYTES = 10_000, 512 * 2**20  # a student's own .zip: far less than a class export
@@ -193,7 +193,7 @@ def _entries(root: Path, staging: Path, skip=lambda path: False) -> tuple[list[E
                                                         submission_id=c["sub"]))
             entry.late |= bool(c["late"])
             _add_file(entry, path, c["file"], staging)
-        elif path.is_dir() or path.suffix.lower() in (*SUFFIXES, ".zip"):
+        elif path.is_dir() or path.suffix.lower() in FOLDER_SUFFIXES:
             entry = Entry(key=slug(path.stem if path.is_file() else path.name), platform="folder",
                           origin=path.name, people=[Person(name=path.stem if path.is_file() else path.name)])
             if path.is_dir():
@@ -221,7 +221,7 @@ def _collect(entry: Entry, folder: Path, staging: Path) -> None:
 def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
     """Add one file; `shown` is its name as the student saved it (without Canvas's prefix)."""
     suffix, shown = path.suffix.lower(), clean_text(shown, 255)  # a file name need not be valid UTF-8
-    if suffix in SUFFIXES:
+    if suffix in SUBMISSION_SUFFIXES:
         entry.files.append(path)
         entry.names.append(shown)
         return
@@ -235,7 +235,7 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
             return
         for inner in sorted(dest.rglob("*")):
             rel = inner.relative_to(dest)
-            if inner.is_file() and inner.suffix.lower() in SUFFIXES and not any(archive.is_junk(Path(p)) for p in rel.parts):
+            if inner.is_file() and inner.suffix.lower() in SUBMISSION_SUFFIXES and not any(archive.is_junk(Path(p)) for p in rel.parts):
                 entry.files.append(inner)
                 entry.names.append(clean_text(f"{shown}:{rel.as_posix()}", 400))
         return

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from grader.submissions.files import SUBMISSION_SUFFIXES
+
 MAX_FILES = 100_000
 MAX_TOTAL_BYTES = 4 * 2**30  # everything unpacked from one archive
 MAX_FILE_BYTES = 256 * 2**20  # one member
@@ -118,7 +120,6 @@ def remove(path: str | os.PathLike) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
 
 
 @contextmanager

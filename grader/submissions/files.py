@@ -7,7 +7,8 @@ from pathlib import Path
 
 # the stubs `backprop-ninja start` writes (exercises/)
 STUBS = {1: "ex1_backprop_one_by_one.py", 2: "ex2_cross_entropy.py", 3: "ex3_batchnorm.py", 4: "ex4_training.py"}
-FOLDER_SUFFIXES = (".py", ".ipynb", ".zip")  # what counts in a folder named to grade; a .zip is unpacked (archive.py)
+SUBMISSION_SUFFIXES = (".py", ".ipynb")  # a student's code: a stub, a script, a notebook
+FOLDER_SUFFIXES = (*SUBMISSION_SUFFIXES, ".zip")  # what counts in a folder named to grade; a .zip is unpacked (archive.py)
 _SPARE = re.compile(r"(old|backup|bak|copy|orig|draft|test|tmp|scratch|\(\d+\)|~)", re.I)
 
 

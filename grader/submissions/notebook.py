@@ -151,25 +151,15 @@ def names_read(node: ast.AST) -> set[str]:
 _BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")  # where statements nest (never inside an expression)
 
 
-def _statements(node: ast.AST):
-    """Statements under `node`, in source order, not descending into function or class bodies."""
+def _statements(node: ast.AST, defs: bool = False):
+    """Statements under `node`, in source order; inside function and class bodies too with `defs`."""
     for field in _BLOCKS:
         block = getattr(node, field, None)
         for child in block if isinstance(block, list) else ():
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if defs or not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if isinstance(child, ast.stmt):
                     yield child
-                yield from _statements(child)
-
-
-def _every_statement(node: ast.AST):
-    """Every statement under `node`, function and class bodies included."""
-    for field in _BLOCKS:
-        block = getattr(node, field, None)
-        for child in block if isinstance(block, list) else ():
-            if isinstance(child, ast.stmt):
-                yield child
-            yield from _every_statement(child)
+                yield from _statements(child, defs)
 
 
 def writes_of(node: ast.AST) -> list[Write]:
@@ -229,7 +219,7 @@ def _is_update(stmt: ast.stmt) -> bool:
 def _training_loop(tree: ast.Module) -> ast.AST | None:
     """The last (innermost) loop that computes `loss`, then gradients or an update."""
     found = None
-    for loop in _every_statement(tree):  # loops are statements: no need to walk the expressions
+    for loop in _statements(tree, defs=True):  # loops are statements: no need to walk the expressions
         if isinstance(loop, (ast.For, ast.While)):
             stmts = list(_statements(loop))
             grads = {w.name for w in writes_of(loop)} & EX4_WRITES or any(map(_is_update, stmts))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.submissions import bounds, names as student_names, sections
 from grader.submissions.block import training_block
-from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, compatible, detect, headers_of,
+from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, detect, headers_of,
                        names_read, writes_of)
 
 EXERCISE_IDS = (1, 2, 3, 4)

@@ -19,8 +19,7 @@ from grader.training import loop as training
 from grader.exercises import EX4_NAMES as NAMES, get as get_exercise
 from grader.verdicts import describe_failure, merge_variants
 from grader.results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, ExerciseResult
-from grader.training.feedback import (LECTURE_FULL, REFERENCE_FULL, STOPS, _at, extras,  # noqa: F401
-                                      slow_cause, speed_note)
+from grader.training.feedback import REFERENCE_FULL, _at, extras, slow_cause, speed_note
 from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, replay
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import archive
+from grader.submissions import archive
 from grader.course.identity import IdentityError, Roster, discover, slug
 
 GRADESCOPE_YML = """\

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.course import archive
+from grader.submissions import archive
 from grader.submissions.reader import SubmissionError, load_submission
 
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name", "ignore::nbformat.validator.MissingIDFieldWarning")
