@@ -12,6 +12,7 @@ the tensor's largest value, whichever is larger). `benchmarks/tolerance_study.py
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -60,11 +61,38 @@ def fits(shape: tuple, expected: tuple) -> bool:
     return broadcast(shape, expected) == tuple(expected)
 
 
+_TOLERANCES: dict = {}  # (ids and versions of the references, factor) -> (ref32, ref64, tolerance)
+
+
 def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float | None = None) -> float:
-    """How far a correct float32 answer may be from the float64 reference, per element."""
+    """How far a correct float32 answer may be from the float64 reference, per element.
+
+    Computed once per pair of references (a grader compares every submission with the same ones)."""
+    factor = TOLERANCE_FACTOR if factor is None else factor
+    key = (id(ref32), ref32._version, id(ref64), ref64._version, factor)
+    hit = _TOLERANCES.get(key)
+    if hit is not None and hit[0] is ref32 and hit[1] is ref64:
+        return hit[2]
     autograd_error = (ref32.double() - ref64).abs().max().item()
     scale = ref64.abs().max().item()
-    return (TOLERANCE_FACTOR if factor is None else factor) * max(autograd_error, EPS32 * scale)
+    value = factor * max(autograd_error, EPS32 * scale)
+    if len(_TOLERANCES) >= 1024:  # a study's throwaway tensors: keep the cache small
+        _TOLERANCES.clear()
+    _TOLERANCES[key] = (ref32, ref64, value)
+    return value
+
+
+def _scaled(ref32: torch.Tensor) -> torch.Tensor:
+    """1e-5 * |ref32| (torch.allclose's rtol term), once per reference."""
+    key = (id(ref32), ref32._version, "rtol")
+    hit = _TOLERANCES.get(key)
+    if hit is not None and hit[0] is ref32:
+        return hit[2]
+    value = (1e-5 * ref32).abs()
+    if len(_TOLERANCES) >= 1024:
+        _TOLERANCES.clear()
+    _TOLERANCES[key] = (ref32, None, value)
+    return value
 
 
 def _not_a_tensor(name: str, answer: Answer, expected: str) -> str:
@@ -160,9 +188,16 @@ def _judge(result: CheckResult, name: str, t: torch.Tensor, ref32: torch.Tensor,
             result.message += " (integer tensors cannot hold a gradient: did an operation drop the float type?)"
         return result
     result.exact = bool(torch.equal(t, ref32))
-    result.approximate = bool(torch.allclose(t, ref32))
-    result.maxdiff = float((t - ref32).abs().max().item()) if t.numel() else 0.0
-    bad = _nonfinite(name, t)
+    if result.exact and (policy.factor is None or policy.factor >= 1):
+        # autograd's own float32 answer: within every policy's tolerance (its error is below its tolerance)
+        result.approximate, result.maxdiff, result.status, result.message = True, 0.0, PASS, "exact"
+        return result
+    diff = (t - ref32).abs()
+    # torch.allclose's defaults (rtol 1e-5, atol 1e-8), computed as isclose does, on the difference taken once
+    # (autograd's gradients are finite, so isclose's special cases for inf and NaN never apply)
+    result.approximate = bool((diff <= 1e-8 + _scaled(ref32)).all())
+    result.maxdiff = float(diff.max().item()) if t.numel() else 0.0
+    bad = _nonfinite(name, t) if not math.isfinite(result.maxdiff) else None  # a NaN or inf in the answer shows there
     if bad:
         result.status, result.message = FAIL, bad
         return result

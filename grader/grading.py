@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from grader import __version__, compare, data, model
-from grader.submissions import archive, scan
+from grader.submissions import archive, notebook, scan
 from grader.submissions.files import expand, prefer
 from grader.sandbox import reach, statements, wire
 from grader.exercises import EXERCISES, Exercise, get as get_exercise
@@ -234,7 +234,7 @@ class Grader:
         result.seconds = sum(o.seconds for _, o in run.written)
         self.describe_run(result, run.written[0][1], code)
         if run.followed or run.right:
-            parsed = statements.parse_quietly(code.code)
+            parsed = statements.parse_quietly(code.code, notebook.parse)
             result.checks, result.fix_first = self.follow(run, written, parsed)
             outcome = run.written[0][1]
             writes = {line for st in parsed if st.writes & set(ex.gradient_names) for line in range(st.lineno, st.end_lineno + 1)}

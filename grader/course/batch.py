@@ -13,7 +13,7 @@ bytes in, SubmissionResult.to_dict() out. With `dask`, the same unit of work
 
 Never losing work: each result is saved (store.Store) the moment it arrives; a submission whose
 files, grader version and rubric are unchanged since its record was written is not graded again;
-grades.csv and class.html are rebuilt from the records at the end.
+grades.csv, class.html and every scorecard are rendered from the records at the end.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from grader import __version__, data
 from grader.submissions import archive
 from grader.course import identity, rubric, store as store_mod, summary as summary_mod, work
-from grader.course.classreport import preload, write_class_html, write_scorecards
+from grader.course.classreport import draw_heatmaps, preload, write_class_html, write_scorecards
 from grader.course.export import write_grades_csv
 from grader.report.scorecard import write_atomic
 from grader.course.work import payload
@@ -108,12 +108,16 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
                 result.failed.append((entry.key, f"{type(error).__name__}: {error}"))
             else:
                 graded["notes"] = [*entry.notes, *graded.get("notes", [])]
-                try:  # storing is per submission too: one that cannot be rendered or written stops nobody else
+                try:  # storing is per submission too: one that cannot be written stops nobody else
                     store.save(entry, keys[entry.key], graded)
                     result.graded += 1
                 except Exception as exc:  # noqa: BLE001
                     result.failed.append((entry.key, f"could not store the result: {type(exc).__name__}: {exc}"))
                     graded = None
+                try:  # now, while the jobs grade the others: the scorecards written at the end reuse them
+                    draw_heatmaps(graded or {})
+                except Exception:  # noqa: BLE001 - the scorecard tries again at the end, and says so if it fails
+                    pass
             progress.advance(entry.key, graded is not None)
 
         progress.start(len(entries), result.skipped)
@@ -138,7 +142,8 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
             + (" …" if len(absent) > 5 else "") + " (in grades.csv, flagged \"no submission\")"] if absent else [])
         write_grades_csv(summary, out / GRADES_CSV)
         write_class_html(summary, out / CLASS_HTML)
-        write_scorecards(summary, records, store.folder)  # each names its student, out of grades.csv's total
+        # each names its student, out of grades.csv's total
+        result.failed.extend(write_scorecards(summary, records, store.folder))
     result.seconds = time.monotonic() - started
     _write_batch_json(result, options, out)
     return result

@@ -6,8 +6,10 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from grader.exercises import EXERCISES
+from grader.report.heatmap import heatmap_uri
 from grader.report.scorecard import environment, scorecard_html, write_atomic
 from grader.results import SubmissionResult
 
@@ -25,7 +27,7 @@ def histogram_png(percents: list[float], bins: int = 10) -> bytes:
     ax.yaxis.get_major_locator().set_params(integer=True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.085, right=0.975, bottom=0.19, top=0.96)  # fixed margins: tight_layout measures every label
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
@@ -35,6 +37,14 @@ def preload() -> None:
     """Import matplotlib now (half a second), e.g. on a core the batch's last submissions leave idle."""
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
+
+
+def draw_heatmaps(result: dict) -> None:
+    """Draw a graded submission's error maps (grader/report/heatmap.py caches them for its scorecard)."""
+    for exercise in result.get("exercises") or ():
+        for check in exercise.get("checks") or ():
+            if check.get("error_map"):
+                heatmap_uri(SimpleNamespace(error_map=check["error_map"], shape=check.get("shape")))
 
 
 def data_uri(png: bytes) -> str:
@@ -84,16 +94,24 @@ class Absent:
     max_score: float
 
 
-def write_scorecards(summary, records: dict, folder: str | os.PathLike) -> None:
-    """Write each graded student's scorecard again, naming them and out of the same total as grades.csv."""
+def write_scorecards(summary, records: dict, folder: str | os.PathLike) -> list[tuple[str, str]]:
+    """Write each graded student's scorecard, naming them and out of the same total as grades.csv.
+
+    Returns (key, why) for each scorecard that could not be written: one stops nobody else's.
+    """
     rows: dict[str, list] = {}
     for row in summary.rows:
         rows.setdefault(row.key, []).append(row)
+    failed = []
     for key, record in records.items():
-        result = SubmissionResult.from_dict(record["result"])
-        who = ", ".join(f"{r.name} ({r.student_id})" if r.student_id and r.student_id != r.name else r.name
-                        for r in rows.get(key, []) if r.name)
-        result.exercises = [ex for ex in result.exercises if ex.found]  # one not found is shown as not submitted
-        absent = [Absent(e, EXERCISES[e].title, summary.possible.get(e, 0.0)) for e in summary.exercises
-                  if e in EXERCISES and result.exercise(e) is None]
-        write_atomic(Path(folder) / f"{key}.html", scorecard_html(result, who=who, absent=absent))
+        try:
+            result = SubmissionResult.from_dict(record["result"])
+            who = ", ".join(f"{r.name} ({r.student_id})" if r.student_id and r.student_id != r.name else r.name
+                            for r in rows.get(key, []) if r.name)
+            result.exercises = [ex for ex in result.exercises if ex.found]  # one not found is shown as not submitted
+            absent = [Absent(e, EXERCISES[e].title, summary.possible.get(e, 0.0)) for e in summary.exercises
+                      if e in EXERCISES and result.exercise(e) is None]
+            write_atomic(Path(folder) / f"{key}.html", scorecard_html(result, who=who, absent=absent))
+        except Exception as exc:  # noqa: BLE001 - the grader's failure on one scorecard, reported in the batch's result
+            failed.append((key, f"could not write the scorecard: {type(exc).__name__}: {exc}"))
+    return failed

@@ -1,8 +1,10 @@
 """A batch's per-student results on disk: one JSON record and one HTML scorecard per submission.
 
-The record is written last and atomically, so it is the proof that a submission is done: a batch
-killed at any moment leaves each submission either finished (record present, with the cache key
-of what was graded) or not started. grades.csv and class.html are rebuilt from the records.
+The record is written atomically the moment a submission is graded, so it is the proof that a
+submission is done: a batch killed at any moment leaves each submission either finished (record
+present, with the cache key of what was graded) or not started. grades.csv, class.html and the
+scorecards are rendered from the records at the end (grader/course/classreport.py): each
+scorecard once, naming its student, out of the class's total.
 
     DIR/students/<key>.json   {"schema", "cache_key", "entry": identity, "result": SubmissionResult.to_dict()}
     DIR/students/<key>.html   the student's scorecard
@@ -16,7 +18,6 @@ from pathlib import Path
 from grader import __version__
 from grader.report import scorecard as report
 from grader.course.identity import Entry
-from grader.results import SubmissionResult
 
 SCHEMA = 1
 STUDENTS = "students"
@@ -56,14 +57,13 @@ class Store:
         return record
 
     def is_done(self, key: str, cache_key: str) -> bool:
-        """True when `key` was graded from exactly these files, grader and rubric, and both outputs exist."""
+        """True when `key` was graded from exactly these files, grader and rubric (its record says so)."""
         record = self.load(key)
-        return record is not None and record.get("cache_key") == cache_key and self.html_path(key).is_file()
+        return record is not None and record.get("cache_key") == cache_key
 
     def save(self, entry: Entry, cache_key: str, result: dict) -> dict:
-        """Write the scorecard, then the record (atomically, in that order); return the record."""
+        """Write the record (atomically); return it. The scorecard is rendered from it at the end of the batch."""
         record = {"schema": SCHEMA, "cache_key": cache_key, "entry": entry.to_dict(), "result": result}
-        report.write_atomic(self.html_path(entry.key), report.scorecard_html(SubmissionResult.from_dict(result)))
         # compact: json.dumps with indent takes the pure-Python encoder, ~10x slower for a record like this
         report.write_atomic(self.json_path(entry.key), json.dumps(record, separators=(",", ":")) + "\n")
         return record

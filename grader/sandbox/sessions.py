@@ -191,7 +191,7 @@ class Child:
         error = None
         if frame:
             try:
-                error = wire.decode(bytes(frame), lim["frame_bytes"])[1].get("error")
+                error = wire.decode_meta(bytes(frame), lim["frame_bytes"]).get("error")
             except wire.FrameError:
                 pass
         header.update(limits_mod.fired(exit_code, error if isinstance(error, dict) else None, usage))

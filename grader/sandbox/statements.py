@@ -100,10 +100,12 @@ def parse(code: str, filename: str, reach: tuple = ()) -> list[Statement]:
             for stmt in tree.body]
 
 
-def parse_quietly(code: str) -> list[Statement]:
-    """The statements with what they write and read, not compiled (the parent's view); [] if it does not parse."""
+def parse_quietly(code: str, parse=ast.parse) -> list[Statement]:
+    """The statements with what they write and read, not compiled (the parent's view); [] if it does not parse.
+
+    `parse`: the parser (the parent passes its cached one, grader/submissions/notebook.py's)."""
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     return [Statement(stmt, None, writes_of(stmt), reads_of(stmt)) for stmt in tree.body]
@@ -111,8 +113,10 @@ def parse_quietly(code: str) -> list[Statement]:
 
 def last_writers(statements: list[Statement], names) -> dict:
     """gradient name (without d) -> index of the last statement that writes d<name>."""
-    last = {}
+    last, keys = {}, {"d" + name for name in names}
     for i, st in enumerate(statements):
+        if st.writes.isdisjoint(keys):
+            continue
         for name in names:
             if "d" + name in st.writes:
                 last[name] = i
@@ -167,17 +171,17 @@ class Watch:
     def finish(self, name: str, ns: dict) -> None:
         value = ns.get("d" + name)
         if _is_tensor(value) and value.numel() <= WATCH_NUMEL:
-            self.seen[name] = (value, value._version, value.detach().clone())
+            self.seen[name] = ("d" + name, value, value._version, value.detach().clone())
 
     def check(self, ns: dict, lineno: int) -> None:
-        for name, (obj, version, copy) in list(self.seen.items()):
+        moved = [name for name, (key, obj, version, _) in self.seen.items()
+                 if ns.get(key) is not obj or obj._version != version]  # after every statement: only the cheap test
+        for name in moved:
+            _, _, _, copy = self.seen.pop(name)
             now = ns.get("d" + name)
-            if now is obj and obj._version == version:
-                continue
             same = _is_tensor(now) and now.shape == copy.shape and now.dtype == copy.dtype and bool((now == copy).all())
             if not same and name not in self.changed:
                 self.changed[name] = lineno
-            del self.seen[name]
 
 
 def _is_tensor(value) -> bool:

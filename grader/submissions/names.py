@@ -11,7 +11,7 @@ import ast
 import re
 
 from grader.submissions.notebook import (ALL_WRITES, EX1_GRADS, EX4_GRADS, GRADED, LECTURE, Info, _statements, names_read,
-                                         writes_of)
+                                         parse, writes_of)
 
 # the lecture's statements that name a tensor (its chunked forward pass, the batch, exercise 4's loop)
 _LECTURE_CODE = """
@@ -167,7 +167,7 @@ def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str],
     give a hint ("did you mean ...?") instead.
     """
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: nothing to adapt
         return [], [], [], {}
     done = {w.name for w in writes_of(tree) if w.kind != "placeholder"}

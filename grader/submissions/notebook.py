@@ -244,6 +244,20 @@ def _hint(writes: list[Write], tree: ast.Module | None, loop) -> int | None:
                  if name in top), None)
 
 
+def parse(code: str) -> ast.Module:
+    """ast.parse(code), once per text (trailing newlines aside): a submission's exercise code is read
+    by several readers (its cell, the helpers, the names, the scan, the grader's own view).
+
+    The tree is shared: read it, never change it. SyntaxError and the rest as ast.parse raises them.
+    """
+    return _parse(code.rstrip("\n"))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(code: str) -> ast.Module:
+    return ast.parse(code)
+
+
 @functools.lru_cache(maxsize=2048)
 def analyse(source: str) -> Info:
     """Neutralise and read one code cell.
@@ -252,7 +266,7 @@ def analyse(source: str) -> Info:
     """
     code = neutralise(source)
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
         writes, loop, reads = writes_of(tree), _training_loop(tree), names_read(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # RecursionError: too deep to parse; read as text
         tree, writes, loop, reads = None, _text_writes(code), _text_loop(code) or None, set(re.findall(r"[A-Za-z_]\w*", code))

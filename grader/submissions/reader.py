@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.submissions import bounds, names as student_names, sections
 from grader.submissions.block import training_block
-from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, detect, headers_of,
+from grader.submissions.notebook import (ALL_WRITES, GRADED, LECTURE, Cell, Info, after_forward, analyse, detect, headers_of, parse,
                        names_read, writes_of)
 
 EXERCISE_IDS = (1, 2, 3, 4)
@@ -56,7 +56,7 @@ class ExerciseCode:
         if error.get("type") == "SyntaxError":
             return True
         try:
-            first = next(s.lineno for s in ast.parse(self.code).body if self.line_map[s.lineno - 1] != (None, 0))
+            first = next(s.lineno for s in parse(self.code).body if self.line_map[s.lineno - 1] != (None, 0))
         except (SyntaxError, StopIteration, IndexError):
             return False
         return isinstance(error.get("lineno"), int) and error["lineno"] <= first
@@ -261,7 +261,7 @@ def _add_helpers(chosen: dict, infos: dict[int, Info], members: list[int], loop:
     known = LECTURE | ALL_WRITES | set(dir(builtins)) | set(_checkers(infos))
     text = "\n".join(chosen[key] for key in sorted(chosen))
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
         needed = names_read(tree) - {n for s in ast.walk(tree) if isinstance(s, ast.stmt) for n in _defines(s)} - known
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child says so
         needed = set(re.findall(r"[A-Za-z_]\w*", text)) - known

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import functools
 
+from grader.submissions.notebook import parse
+
 # attribute names whose use means the code asks autograd (or rebuilds a graph)
 _ATTRS = {
     "backward": "calls .backward() (autograd)",
@@ -215,7 +217,7 @@ def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[i
 @functools.lru_cache(maxsize=32)  # one exercise's code is scanned for each of its runs and its report
 def _scan(code: str, checkers: tuple, depth: int) -> tuple:
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
         scanner = _Scanner(checkers, depth)
         scanner.visit(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child cannot compile it either

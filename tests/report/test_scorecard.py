@@ -67,3 +67,21 @@ def test_batch_scorecards_name_the_student_and_use_the_class_total(tmp_path):
     assert f"0 / {top}</span>" in html and top == "31"  # not 0 / 5: exercise 1, which ada submitted, counts too
     assert "Exercise 1: backprop through every variable, one by one" in html and "not submitted" in html
     assert "<title>Scorecard · ada</title>" in (tmp_path / "ada.html").read_text()
+
+
+def test_a_scorecard_that_cannot_be_written_is_reported_and_the_others_are_written(tmp_path):
+    """Scorecards are rendered from the records at the end of a batch: one that fails stops nobody else's."""
+    from grader.course.classreport import write_scorecards
+    from grader.course.identity import Entry
+    from grader.course.summary import summarise
+    from grader.options import Options
+
+    ex1 = ExerciseResult(1, "one by one", [CheckResult("W2", "pass", True, True, 0.0, max_score=26, score=26)])
+    entries = [Entry("ada", "folder", "ada"), Entry("bob", "folder", "bob")]
+    records = {"ada": {"result": SubmissionResult("ex1.py", [ex1]).to_dict()},
+               "bob": {"result": SubmissionResult("ex1.py", [ex1]).to_dict()}}
+    summary = summarise(entries, records, [], Options())
+    (tmp_path / "ada.html").mkdir()  # a folder where ada's scorecard goes: writing it fails
+    failed = write_scorecards(summary, records, tmp_path)
+    assert [key for key, _ in failed] == ["ada"] and "could not write the scorecard" in failed[0][1]
+    assert "<title>Scorecard · bob</title>" in (tmp_path / "bob.html").read_text()

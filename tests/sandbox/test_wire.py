@@ -19,6 +19,31 @@ def test_round_trip_keeps_values_and_metadata():
     assert torch.equal(tensors["logits"], t) and meta["values"]["logits"]["kind"] == "tensor"
 
 
+@pytest.mark.parametrize("dtype", sorted(wire._SENDABLE, key=str))
+def test_every_sendable_dtype_is_read_back_by_safetensors_own_parser(dtype):
+    """The child writes the format itself; safetensors' reader (the parent's) gets the same tensors back,
+    whatever the order, shapes and alignment (a 3-element float32 before a float64 one)."""
+    from safetensors.torch import load
+
+    values = {"odd": torch.randn(3), "x": (torch.randn(5, 2) * 10).to(dtype), "empty": torch.zeros(0, 4, dtype=dtype),
+              "scalar": torch.tensor(1, dtype=dtype), "wide": torch.randn(2, 3, dtype=torch.float64).T,
+              "keep": torch.ones(1, 64, dtype=dtype)}
+    blob = wire.encode(values, {"values": {}})
+    for read in (load(blob), wire.decode(blob)[0]):
+        assert set(read) == set(values)
+        for name, value in values.items():
+            assert read[name].dtype == value.dtype and read[name].shape == value.shape
+            assert torch.equal(read[name], value.contiguous()), name
+
+
+def test_the_meta_alone_is_what_decode_gives():
+    blob = wire.encode({"x": torch.ones(2)}, {"error": {"type": "MemoryError", "message": "m", "lineno": True}})
+    assert wire.decode_meta(blob) == wire.decode(blob)[1]
+    assert wire.decode_meta(blob)["error"]["lineno"] is None  # normalised the same way
+    with pytest.raises(wire.FrameError):
+        wire.decode_meta(blob[:20])
+
+
 def test_a_lying_subclass_arrives_as_a_plain_tensor():
     t = torch.zeros(2, 2).as_subclass(Liar)
     tensors, _ = wire.decode(wire.encode({"x": t}, {}))
