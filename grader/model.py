@@ -139,73 +139,61 @@ def manual_gradients(s: Setup, values: dict, upto: str | None = None) -> dict:
     Stops after `upto` when given (the follow-through run asks for one gradient at a time, so a
     gradient's correct value exists in a child only once the student's own statements for it ran).
     """
-    v, p, n = values, s.params, s.Xb.shape[0]
     out: dict = {}
-
-    def done(name, value) -> bool:
+    for name, value in manual_gradient_steps(s, values):
         out[name] = value
-        return name == upto
+        if name == upto:
+            break
+    return out
 
+
+def manual_gradient_steps(s: Setup, values: dict):
+    """(name, gradient) one at a time in backprop order, each computed only when the next is asked for:
+    a follow-through run advances it as far as the gradient it needs, and no further."""
+    v, p, n = values, s.params, s.Xb.shape[0]
     dlogprobs = torch.zeros_like(v["logprobs"])
     dlogprobs[range(n), s.Yb] = -1.0 / n
-    if done("logprobs", dlogprobs):
-        return out
+    yield "logprobs", dlogprobs
     dprobs = (1.0 / v["probs"]) * dlogprobs
-    if done("probs", dprobs):
-        return out
+    yield "probs", dprobs
     dcounts_sum_inv = (v["counts"] * dprobs).sum(1, keepdim=True)
-    if done("counts_sum_inv", dcounts_sum_inv):
-        return out
+    yield "counts_sum_inv", dcounts_sum_inv
     dcounts_sum = (-v["counts_sum"] ** -2) * dcounts_sum_inv
-    if done("counts_sum", dcounts_sum):
-        return out
+    yield "counts_sum", dcounts_sum
     dcounts = v["counts_sum_inv"] * dprobs + torch.ones_like(v["counts"]) * dcounts_sum
-    if done("counts", dcounts):
-        return out
+    yield "counts", dcounts
     dnorm_logits = v["counts"] * dcounts
-    if done("norm_logits", dnorm_logits):
-        return out
+    yield "norm_logits", dnorm_logits
     dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
-    if done("logit_maxes", dlogit_maxes):
-        return out
+    yield "logit_maxes", dlogit_maxes
     dlogits = dnorm_logits + F.one_hot(v["logits"].max(1).indices, num_classes=v["logits"].shape[1]) * dlogit_maxes
-    if done("logits", dlogits):
-        return out
+    yield "logits", dlogits
     dh = dlogits @ p["W2"].T
-    if done("h", dh) or done("W2", v["h"].T @ dlogits) or done("b2", dlogits.sum(0)):
-        return out
+    yield "h", dh
+    yield "W2", v["h"].T @ dlogits
+    yield "b2", dlogits.sum(0)
     dhpreact = (1.0 - v["h"] ** 2) * dh
-    if done("hpreact", dhpreact) or done("bngain", (v["bnraw"] * dhpreact).sum(0, keepdim=True)):
-        return out
-    if done("bnbias", dhpreact.sum(0, keepdim=True)):
-        return out
+    yield "hpreact", dhpreact
+    yield "bngain", (v["bnraw"] * dhpreact).sum(0, keepdim=True)
+    yield "bnbias", dhpreact.sum(0, keepdim=True)
     dbnraw = p["bngain"] * dhpreact
-    if done("bnraw", dbnraw):
-        return out
+    yield "bnraw", dbnraw
     dbnvar_inv = (v["bndiff"] * dbnraw).sum(0, keepdim=True)
-    if done("bnvar_inv", dbnvar_inv):
-        return out
+    yield "bnvar_inv", dbnvar_inv
     dbnvar = (-0.5 * (v["bnvar"] + 1e-5) ** -1.5) * dbnvar_inv
-    if done("bnvar", dbnvar):
-        return out
+    yield "bnvar", dbnvar
     dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(v["bndiff2"]) * dbnvar
-    if done("bndiff2", dbndiff2):
-        return out
+    yield "bndiff2", dbndiff2
     dbndiff = v["bnvar_inv"] * dbnraw + (2 * v["bndiff"]) * dbndiff2
-    if done("bndiff", dbndiff):
-        return out
+    yield "bndiff", dbndiff
     dbnmeani = (-dbndiff).sum(0, keepdim=True)
-    if done("bnmeani", dbnmeani):
-        return out
+    yield "bnmeani", dbnmeani
     dhprebn = dbndiff + 1.0 / n * (torch.ones_like(v["hprebn"]) * dbnmeani)
-    if done("hprebn", dhprebn):
-        return out
+    yield "hprebn", dhprebn
     dembcat = dhprebn @ p["W1"].T
-    if done("embcat", dembcat) or done("W1", v["embcat"].T @ dhprebn) or done("b1", dhprebn.sum(0)):
-        return out
+    yield "embcat", dembcat
+    yield "W1", v["embcat"].T @ dhprebn
+    yield "b1", dhprebn.sum(0)
     demb = dembcat.view(v["emb"].shape)
-    if done("emb", demb):
-        return out
-    dC = torch.zeros_like(p["C"]).index_add_(0, s.Xb.view(-1), demb.view(-1, demb.shape[-1]))
-    done("C", dC)
-    return out
+    yield "emb", demb
+    yield "C", torch.zeros_like(p["C"]).index_add_(0, s.Xb.view(-1), demb.view(-1, demb.shape[-1]))

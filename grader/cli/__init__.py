@@ -33,11 +33,12 @@ _batch.register(cli)
 
 
 def main():
-    """The console script: run the command, then leave without tearing torch down (~0.3 s of every command)."""
+    """The console script: run the command, then leave without tearing torch or matplotlib down (~0.3 s of
+    every command that grades; ~0.15 s of a batch, whose own process draws its plots)."""
     try:
         cli(prog_name="backprop-ninja")
     except SystemExit as exc:
-        if "torch" not in sys.modules:
+        if "torch" not in sys.modules and "matplotlib" not in sys.modules:
             raise
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
