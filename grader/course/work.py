@@ -5,6 +5,7 @@ results; nothing but plain data (names, bytes, dicts) crosses between the batch 
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import tempfile
@@ -154,6 +155,9 @@ def start_job_process(names, options) -> None:
     sandbox.start_forked(dataset)
     _watch_parent(os.getppid())  # a thread: started after the fork
     _grader = warm_grader(names, options, sandbox, dataset)
+    # torch's modules, the dataset and the references live as long as the process: out of the collector's
+    # sight, its full collections (one every few submissions) scan what grading allocates, not all of torch
+    gc.freeze()
     Finalize(None, _grader.close, exitpriority=10)
     # last of all: skip the interpreter's teardown of torch (0.3 s a process, at the end of every batch)
     Finalize(None, os._exit, args=(0,), exitpriority=-100)
