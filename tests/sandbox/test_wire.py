@@ -93,3 +93,10 @@ def test_an_oversized_record_declares_more_than_the_limit_and_carries_no_frame()
     head = wire.oversized_record(limit)
     assert len(head) == wire.RECORD_HEAD and wire.record_size(head) - wire.RECORD_HEAD == limit + 1
     assert wire.split_record(head) == (b"", False)  # the child says it can run no more
+
+
+def test_a_dtype_no_gradient_has_still_makes_a_frame():
+    """Exercise 4 sends the parameters as a block left them: a complex one goes through safetensors' own writer."""
+    values = {"W1": torch.randn(3, 2, dtype=torch.complex64), "b1": torch.ones(2)}
+    tensors, _ = wire.decode(wire.encode(values, {}))
+    assert torch.equal(tensors["W1"], values["W1"]) and torch.equal(tensors["b1"], values["b1"])
