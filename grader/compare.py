@@ -61,38 +61,35 @@ def fits(shape: tuple, expected: tuple) -> bool:
     return broadcast(shape, expected) == tuple(expected)
 
 
-_TOLERANCES: dict = {}  # (ids and versions of the references, factor) -> (ref32, ref64, tolerance)
+_PER_REFERENCE: dict = {}  # (what, ids and versions of the references) -> (the references, the value)
+
+
+def _per_reference(what, refs: tuple, compute):
+    """compute(), once per reference tensor(s): a grader compares every submission with the same ones."""
+    key = (what, *((id(r), r._version) for r in refs))
+    hit = _PER_REFERENCE.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], refs)):
+        return hit[1]
+    value = compute()
+    if len(_PER_REFERENCE) >= 1024:  # a study's throwaway tensors: keep the cache small
+        _PER_REFERENCE.clear()
+    _PER_REFERENCE[key] = (refs, value)
+    return value
 
 
 def tolerance(ref32: torch.Tensor, ref64: torch.Tensor, factor: float | None = None) -> float:
-    """How far a correct float32 answer may be from the float64 reference, per element.
-
-    Computed once per pair of references (a grader compares every submission with the same ones)."""
+    """How far a correct float32 answer may be from the float64 reference, per element."""
     factor = TOLERANCE_FACTOR if factor is None else factor
-    key = (id(ref32), ref32._version, id(ref64), ref64._version, factor)
-    hit = _TOLERANCES.get(key)
-    if hit is not None and hit[0] is ref32 and hit[1] is ref64:
-        return hit[2]
-    autograd_error = (ref32.double() - ref64).abs().max().item()
-    scale = ref64.abs().max().item()
-    value = factor * max(autograd_error, EPS32 * scale)
-    if len(_TOLERANCES) >= 1024:  # a study's throwaway tensors: keep the cache small
-        _TOLERANCES.clear()
-    _TOLERANCES[key] = (ref32, ref64, value)
-    return value
+
+    def compute() -> float:
+        autograd_error = (ref32.double() - ref64).abs().max().item()
+        return factor * max(autograd_error, EPS32 * ref64.abs().max().item())
+    return _per_reference(("tolerance", factor), (ref32, ref64), compute)
 
 
 def _scaled(ref32: torch.Tensor) -> torch.Tensor:
-    """1e-5 * |ref32| (torch.allclose's rtol term), once per reference."""
-    key = (id(ref32), ref32._version, "rtol")
-    hit = _TOLERANCES.get(key)
-    if hit is not None and hit[0] is ref32:
-        return hit[2]
-    value = (1e-5 * ref32).abs()
-    if len(_TOLERANCES) >= 1024:
-        _TOLERANCES.clear()
-    _TOLERANCES[key] = (ref32, None, value)
-    return value
+    """1e-5 * |ref32|: torch.allclose's rtol term."""
+    return _per_reference("rtol", (ref32,), lambda: (1e-5 * ref32).abs())
 
 
 def _not_a_tensor(name: str, answer: Answer, expected: str) -> str:

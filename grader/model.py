@@ -133,23 +133,11 @@ def manual_dhpreact(s: Setup, values: dict) -> torch.Tensor:
     return (1.0 - values["h"] ** 2) * dh
 
 
-def manual_gradients(s: Setup, values: dict, upto: str | None = None) -> dict:
-    """Every exercise-1 gradient by hand (the reference solution's formulas, no autograd), in backprop order.
-
-    Stops after `upto` when given (the follow-through run asks for one gradient at a time, so a
-    gradient's correct value exists in a child only once the student's own statements for it ran).
-    """
-    out: dict = {}
-    for name, value in manual_gradient_steps(s, values):
-        out[name] = value
-        if name == upto:
-            break
-    return out
-
-
 def manual_gradient_steps(s: Setup, values: dict):
-    """(name, gradient) one at a time in backprop order, each computed only when the next is asked for:
-    a follow-through run advances it as far as the gradient it needs, and no further."""
+    """Every exercise-1 gradient by hand (the reference solution's formulas, no autograd), in backprop order:
+    (name, gradient) one at a time, each computed only when asked for. A follow-through run advances it as
+    far as the gradient it needs and no further, so a gradient's correct value exists in a child only once
+    the student's own statements for it ran."""
     v, p, n = values, s.params, s.Xb.shape[0]
     dlogprobs = torch.zeros_like(v["logprobs"])
     dlogprobs[range(n), s.Yb] = -1.0 / n

@@ -6,12 +6,11 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 from grader.exercises import EXERCISES
 from grader.report.heatmap import heatmap_uri
 from grader.report.scorecard import environment, scorecard_html, write_atomic
-from grader.results import SubmissionResult
+from grader.results import CheckResult, SubmissionResult
 
 
 def histogram_png(percents: list[float], bins: int = 10) -> bytes:
@@ -43,8 +42,9 @@ def draw_heatmaps(result: dict) -> None:
     """Draw a graded submission's error maps (grader/report/heatmap.py caches them for its scorecard)."""
     for exercise in result.get("exercises") or ():
         for check in exercise.get("checks") or ():
-            if check.get("error_map"):
-                heatmap_uri(SimpleNamespace(error_map=check["error_map"], shape=check.get("shape")))
+            if check.get("error_map"):  # the scorecard's CheckResult gives the same picture, from the cache
+                heatmap_uri(CheckResult(check.get("name", ""), check.get("status", ""), shape=check.get("shape"),
+                                        error_map=check["error_map"]))
 
 
 def data_uri(png: bytes) -> str:

@@ -177,8 +177,8 @@ class Watch:
         moved = [name for name, (key, obj, version, _) in self.seen.items()
                  if ns.get(key) is not obj or obj._version != version]  # after every statement: only the cheap test
         for name in moved:
-            _, _, _, copy = self.seen.pop(name)
-            now = ns.get("d" + name)
+            key, _, _, copy = self.seen.pop(name)
+            now = ns.get(key)
             same = _is_tensor(now) and now.shape == copy.shape and now.dtype == copy.dtype and bool((now == copy).all())
             if not same and name not in self.changed:
                 self.changed[name] = lineno

@@ -167,5 +167,4 @@ def describe(value, max_numel: int) -> tuple[torch.Tensor | None, dict]:
     return None, {"kind": "other", "type": name}
 
 
-_SENDABLE = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
-             torch.int32, torch.int64, torch.uint8, torch.bool}
+_SENDABLE = frozenset(_DTYPES)  # what a gradient may be sent as: the dtypes encode() writes itself

@@ -120,8 +120,6 @@ def remove(path: str | os.PathLike) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-
-
 @contextmanager
 def unpacked(files: list[Path]) -> Iterator[tuple[list[Path], list[str]]]:
     """(files, notes): each .zip among `files` replaced by the notebooks and .py files it holds, unpacked to a
