@@ -9,9 +9,9 @@ answer cells made unique (no two notebooks share them, as in a real class):
 
   1-3       the lecture's answer notebook up to exercise 3;
   1-4       the whole answer notebook as a student hands it in: exercise 4 trains 200,000 steps,
-            then calibrates BatchNorm, evaluates and samples (the grader's quick mode runs 500
+            then calibrates BatchNorm, evaluates and samples (the grader's quick mode runs 200
             steps of the student's loop, whatever max_steps says);
-  1-4-cut   the same with the notebook's loop cut to the quick mode's 500 steps, so that both
+  1-4-cut   the same with the notebook's loop cut to the quick mode's 200 steps, so that both
             sides train the same number of steps.
 
 then, in the same run:

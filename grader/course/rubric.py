@@ -31,7 +31,7 @@ Every key is optional; a missing key keeps its default (docs/rubric.md lists the
     hints = true           # a failing check shows three levels of hints (scorecard, JSON, check())
 
     [ex4]                  # exercise 4: steps of the quick check, its time limit, or the full 200,000 steps
-    steps = 500
+    steps = 200
     time_limit = 300.0
     full = false
 """

@@ -24,10 +24,11 @@ from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, replay
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
-# orders end within 5e-7 of autograd's loss and parameters after 500 steps (4e-6 after 20,000); the
-# subtlest wrong block of the tolerance study (n for n-1 in dhprebn) fails its gradients at every checkpoint.
+# orders end within 4e-7 of autograd's loss and parameters after 100-500 steps (4e-6 after 20,000); the
+# subtlest wrong block of the tolerance study (n for n-1 in dhprebn) fails its gradients at every checkpoint
+# and ends 5.8e-4 / 9.9e-4 / 1.5e-3 off autograd's parameters after 100 / 200 / 500 steps.
 LOSS_TOL = 1e-3  # |mean loss over the last tenth of the steps|, yours vs autograd's
-PARAM_TOL = 1e-3  # max |p - p_autograd| / max |p_autograd| after the quick run
+PARAM_TOL = 1e-4  # max |p - p_autograd| / max |p_autograd| after the quick run
 MIN_TRAINING_STEPS = 1000  # a run stopped early (Ctrl-C, a full run's limit) is judged on its steps if it made this many
 FULL_TOL = 0.01  # a complete full run must reach the reference's val loss within this
 # each parameter's gradient flows through these intermediates first (the forward pass in backward order)

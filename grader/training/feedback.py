@@ -103,7 +103,7 @@ def extras(plan, run, auto, per_step: list, facts: dict, full: dict | None, spee
     if speed_text:
         summary.append(speed_text)
     n = min(len(run.losses), len(auto.losses))
-    per = 100 if n >= 2000 else 25  # about twenty points for the quick check's 500 steps
+    per = 100 if n >= 2000 else max(1, n // 20)  # about twenty points for a quick check
     panels = [{"title": f"first {n:,} steps" if plan.full else f"{n:,} steps", "block": per,
                "series": {"your gradients": curve(run.losses[:n], per), "autograd": curve(auto.losses[:n], per)}}]
     if plan.full:
