@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,13 +115,12 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
                 except Exception as exc:  # noqa: BLE001
                     result.failed.append((entry.key, f"could not store the result: {type(exc).__name__}: {exc}"))
                     graded = None
-                try:  # now, while the jobs grade the others: the scorecards written at the end reuse them
-                    draw_heatmaps(graded or {})
-                except Exception:  # noqa: BLE001 - the scorecard tries again at the end, and says so if it fails
-                    pass
+                if graded is not None:  # now, while the jobs grade the others, and off the thread that feeds them
+                    drawer.submit(_draw_quietly, graded)
             progress.advance(entry.key, graded is not None)
 
         progress.start(len(entries), result.skipped)
+        drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bpn-maps")
         try:
             jobs_iter = (payload(e.key, e.names, e.files, exercise) for e in pending)
             bound = submission_seconds or work.submission_seconds(options, max((len(e.files) for e in pending), default=1))
@@ -134,6 +134,7 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
             result.interrupted = True
         finally:
             progress.stop()
+            drawer.shutdown(wait=True, cancel_futures=result.interrupted)
         records = {e.key: store.load(e.key) for e in entries}
         records = {k: r for k, r in records.items() if r and r.get("cache_key") == keys[k]}
         summary = summary_mod.summarise(entries, records, absent, options, title, exercise)
@@ -147,6 +148,14 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
     result.seconds = time.monotonic() - started
     _write_batch_json(result, options, out)
     return result
+
+
+def _draw_quietly(graded: dict) -> None:
+    """Draw a result's error maps for the scorecards written at the end (they reuse them from the cache)."""
+    try:
+        draw_heatmaps(graded)
+    except Exception:  # noqa: BLE001 - the scorecard tries again at the end, and says so if it fails
+        pass
 
 
 def _discover(input_path: Path, tmp: Path) -> tuple[list, list]:

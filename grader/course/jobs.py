@@ -66,16 +66,20 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
     todo, again, starts = iter(jobs_iter), [], 0
     pool = [JobProcess(ctx, names_path, options) for _ in range(n)]
     stopping = False
+    def feed(slot: JobProcess) -> None:
+        nonlocal on_drain
+        job = again.pop() if again else next(todo, None)
+        if job is not None:
+            slot.give(job, seconds)
+        elif on_drain is not None:
+            threading.Thread(target=on_drain, name="bpn-drain", daemon=True).start()
+            on_drain = None
+
     try:
         while True:
             for slot in pool:
                 if slot.job is None and not stopping:
-                    job = again.pop() if again else next(todo, None)
-                    if job is not None:
-                        slot.give(job, seconds)
-                    elif on_drain is not None:
-                        threading.Thread(target=on_drain, name="bpn-drain", daemon=True).start()
-                        on_drain = None
+                    feed(slot)
             busy = [s for s in pool if s.job is not None]
             if not busy:
                 break
@@ -90,6 +94,8 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
                         slot.ready, slot.deadline = True, time.monotonic() + seconds
                     elif message is not None:
                         job, slot.job = slot.job, None
+                        if not stopping:  # its next submission first: the job process grades while on_result runs
+                            feed(slot)
                         kind, value = message
                         on_result(job, value if kind == "ok" else None, None if kind == "ok" else work.JobError(value))
                     elif died or time.monotonic() > slot.deadline:
