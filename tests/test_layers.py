@@ -1,4 +1,4 @@
-"""The packages depend downward only: cli -> course -> grading -> training -> sandbox, submissions, report -> core."""
+"""The packages depend downward only: cli -> course -> grading -> training -> sandbox, submissions, report, diagnosis -> core."""
 import ast
 import subprocess
 import sys
@@ -15,7 +15,7 @@ ALLOWED = {
     "sandbox": {"core"},
     "report": {"core", "diagnosis"},
     "diagnosis": {"core"},
-    "training": {"core", "sandbox", "submissions"},
+    "training": {"core", "sandbox", "submissions", "diagnosis"},
     "grading": {"core", "sandbox", "submissions", "training", "diagnosis"},
     "course": {"core", "sandbox", "submissions", "training", "grading", "report", "diagnosis"},
     "cli": {"core", "sandbox", "submissions", "training", "grading", "report", "course", "diagnosis"},

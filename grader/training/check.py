@@ -53,7 +53,8 @@ def grade_training(grader, code) -> ExerciseResult:
     result.seconds = outcome.seconds
     failure = describe_failure(outcome, code) or run.stopped_message()
     with say.phase(f"autograd's gradients at your {len(plan.checkpoints)} checkpoints"):
-        per_step, inter = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance)
+        per_step, inter = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance,
+                                            grader.options.hints)
     per_variant = [(public, merge_checkpoints(per_step))]
     if run.reached(training.HIDDEN_STEPS) and run.stop != "user":
         small = plan.hidden()
@@ -63,7 +64,8 @@ def grade_training(grader, code) -> ExerciseResult:
                                          small.request(), on_progress)
             hrun, hfail = StudentRun.decode(out, small), describe_failure(out, code)
             hfail = hfail or hrun.stopped_message()
-            checks, _ = checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail, grader.options.tolerance)
+            checks, _ = checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail, grader.options.tolerance,
+                                         grader.options.hints)
             per_variant.append((other, merge_checkpoints(checks)))
             result.seconds += out.seconds
     with say.phase("autograd's training, to compare"):
@@ -93,12 +95,14 @@ def too_slow(run: StudentRun, code) -> list[CheckResult]:
 
 
 def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
-                      tolerance: compare.Tolerance | None = None) -> tuple[list, dict]:
+                      tolerance: compare.Tolerance | None = None, hints: bool = True) -> tuple[list, dict]:
     """(step, seven checks) for every checkpoint, and step -> checks of the block's intermediate gradients.
 
     The student's gradients are compared with autograd's on the same parameters and batch; a wrong one
-    whose gradient flows through a wrong intermediate is blamed on the first such intermediate.
+    whose gradient flows through a wrong intermediate is blamed on the first such intermediate. The first
+    wrong intermediate and every wrong gradient not blamed on one get a cause and hints (training/causes.py).
     """
+    explainer = None
     steps = [ck.step for ck in run.checkpoints]
     batches, _ = replay(ds, variant, max(steps, default=0) + 1)
     shapes = {k: v.shape for k, v in training.init(ds, variant)[0].items()}
@@ -124,15 +128,21 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
             inter[ck.step].append(c)
             if c.status != PASS:
                 wrong.setdefault(name, c)
+        if wrong:  # the first wrong intermediate had right inputs: its cause, before the gradients that inherit it
+            explainer = explainer or _explainer(ds, variant, hints)
+            first = next(iter(wrong))
+            explainer.explain(ck.step, ck.params, ix, wrong[first], ck.intermediates[first])
         checks = []
         for name in NAMES:
             check = compare.compare(name, ck.answers[name], ref32[name], ref64[name], variant.batch_size, tolerance)
+            upstream = next((wrong[x] for x in training.INTERMEDIATES[:FEEDS[name]] if x in wrong), None)
             if check.status == MISSING and failure and ck.answers[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {failure}"
-            elif check.status == FAIL:
-                upstream = next((wrong[x] for x in training.INTERMEDIATES[:FEEDS[name]] if x in wrong), None)
-                if upstream is not None:
-                    check.message = inherits(upstream, name)
+            elif check.status == FAIL and upstream is not None:
+                check.message = inherits(upstream, name)
+            elif check.status != PASS and upstream is None:
+                explainer = explainer or _explainer(ds, variant, hints)
+                explainer.explain(ck.step, ck.params, ix, check, ck.answers[name])
             checks.append(check)
         out.append((ck.step, checks))
     if not out:  # the loop never reached a step: compare "nothing" with step 0 for the shapes and the reason
@@ -147,8 +157,17 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
 def inherits(upstream: CheckResult, name: str) -> str:
     """'your `dlogits` inside the block ...; everything after it inherits it (dW2 too): fix that first'."""
     what = upstream.message.removeprefix(f"d{upstream.name} ").removeprefix(f"d{upstream.name}: ")
+    cause = f". Likely cause: {upstream.diagnosis}" if upstream.diagnosis else ""
+    if cause:  # the cause says it better than compare's guess at a factor ("; off by a factor of n = 32: ...")
+        what = what.split("; off by ")[0]
     return (f"your `d{upstream.name}` inside the block is wrong ({what}); everything after it inherits it, "
-            f"d{name} included: fix that first")
+            f"d{name} included: fix that first{cause}")
+
+
+def _explainer(ds, variant, hints: bool):
+    from grader.training.causes import Explainer  # the diagnosis catalogue: loaded only when a gradient is wrong
+
+    return Explainer(ds, variant, hints)
 
 
 def blame(per_step: list, inter: dict) -> str:

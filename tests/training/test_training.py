@@ -71,6 +71,10 @@ def test_a_wrong_intermediate_is_blamed_where_it_starts(ex4):
     assert checks["W2"].status == "fail" and checks["W2"].message.startswith(
         "at step 0: your `dlogits` inside the block is wrong (") and "a missing 1/n?" in checks["W2"].message
     assert "everything after it inherits it, dW2 included: fix that first" in checks["W2"].message
+    # the cause is named once, in the catalogue's words (not also as compare's guess at a factor), on every row it costs
+    assert checks["W2"].message.count("a missing 1/n?") == 1 and "off by a factor" not in checks["W2"].message
+    assert "fix that first. Likely cause: dlogits is n = 32 times too large" in checks["W2"].message
+    assert not checks["W2"].diagnosis and not checks["W2"].hints  # an inherited row carries no cause of its own
     assert "your `dlogits`" in checks["C"].message and checks["training"].status == "fail"
     assert "your dlogits is wrong from step 0 on" in checks["training"].message
     assert "drifted" not in checks["training"].message and "parameters end up elsewhere (" not in checks["training"].message
@@ -99,6 +103,22 @@ def test_lecture_block_pasted_unchanged_with_its_loop_over_xb(ex4):
     if "usual cause" in speed:
         assert f"the Python loop at line {loop} (`for k in range(Xb.shape[0]):`) is the usual cause" in speed
         assert "index_add_" in speed
+
+
+def test_a_wrong_gradient_gets_its_cause_hints_and_error_map_as_in_exercises_1_to_3(ex4):
+    """The diagnosis catalogue runs at the first checkpoint where a gradient is wrong, on that step's own parameters."""
+    ex = ex4(REFERENCE.replace("dC = torch.zeros_like(C).index_add_(0, Xb.view(-1), demb.view(-1, n_embd))",
+                               "dC = torch.zeros_like(C)\ndC[Xb] += demb"), steps=20)
+    checks = by_name(ex)
+    assert [name for name in EX4_NAMES if checks[name].status != "pass"] == ["C"]
+    c = checks["C"]
+    assert "appears several times in Xb" in c.diagnosis and "index_add_" in c.diagnosis, c.diagnosis
+    assert len(c.hints) == 3 and c.error_map and c.error_map_alt
+    html = report.render("_exercise.html.j2", ex=ex)
+    assert "Likely cause:" in html and "appears several times in Xb" in html
+    shaped = by_name(ex4(REFERENCE.replace("dW1 = embcat.T @ dhprebn", "dW1 = dhprebn.T @ embcat"), steps=20))["W1"]
+    assert shaped.status == "fail" and "transposed" in shaped.diagnosis and shaped.hints
+    assert not any(c.diagnosis or c.hints for c in ex4(SOLUTION, steps=20).checks)
 
 
 def test_one_wrong_parameter_gradient_fails_that_parameter(ex4):
