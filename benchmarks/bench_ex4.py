@@ -68,6 +68,7 @@ def drift(names, steps: int | None) -> None:
         options.ex4["steps"] = steps
     with Grader(names, options=options) as grader, tempfile.TemporaryDirectory() as tmp:
         print(f"{'block':58s} {'grads':>7s} {'training':>8s} {'loss diff':>9s} {'max drift':>9s} {'params off':>10s}")
+        named = wrong = false = 0
         for sol in study.ex4_solutions():
             if sol.float64:
                 continue
@@ -82,6 +83,14 @@ def drift(names, steps: int | None) -> None:
             print(f"{sol.label[:58]:58s} {grads:>5d}/7 {check.status:>8s} {diff:9.2e} {check.maxdiff or 0:9.2e} {off:10.2e}")
             if check.status != "pass":
                 print(f"    {check.message}")
+            causes = [f"d{c.name}: {c.diagnosis}" if c.diagnosis else f"d{c.name}: {c.message.split('Likely cause: ')[1]}"
+                      for c in ex.checks[:-1] if c.diagnosis or "Likely cause: " in c.message]
+            named += bool(causes) if grads < 7 else 0
+            wrong += grads < 7
+            false += sum(bool(c.diagnosis) for c in ex.checks[:-1] if c.passed)
+            if causes:
+                print(f"    cause: {causes[0]}")
+        print(f"wrong blocks with a named cause: {named} of {wrong}; causes on passing rows: {false}")
 
 
 def bare_autograd_loop(ds, variant: model.Variant, steps: int) -> tuple[dict, float]:
