@@ -54,10 +54,29 @@ def _targets(target) -> list:
     return [name] if name else []
 
 
-def writes_of(stmt: ast.stmt) -> frozenset:
-    """Every name a statement may change: assignments, `x[i] = ...`, `x += ...`, `x.add_(...)`, loops, withs."""
+def _walk(node: ast.AST) -> list:
+    """The nodes ast.walk(node) yields (in another order), found without its generators: a hot path of every run."""
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        for field in n._fields:
+            value = getattr(n, field, None)
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                for v in value:
+                    if isinstance(v, ast.AST):
+                        todo.append(v)
+    return out
+
+
+def writes_of(stmt: ast.stmt, nodes: list | None = None) -> frozenset:
+    """Every name a statement may change: assignments, `x[i] = ...`, `x += ...`, `x.add_(...)`, loops, withs.
+
+    `nodes`: _walk(stmt), when the caller has it already."""
     out = set()
-    for node in ast.walk(stmt):
+    for node in _walk(stmt) if nodes is None else nodes:
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 out.update(_targets(t))
@@ -82,9 +101,15 @@ def writes_of(stmt: ast.stmt) -> frozenset:
     return frozenset(out)
 
 
-def reads_of(stmt: ast.stmt) -> frozenset:
-    """Every plain name a statement loads (its own function bodies included)."""
-    return frozenset(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+def reads_of(stmt: ast.stmt, nodes: list | None = None) -> frozenset:
+    """Every plain name a statement loads (its own function bodies included); `nodes` as for writes_of."""
+    return frozenset(n.id for n in (_walk(stmt) if nodes is None else nodes)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+
+
+def _named(stmt: ast.stmt, code) -> "Statement":
+    nodes = _walk(stmt)
+    return Statement(stmt, code, writes_of(stmt, nodes), reads_of(stmt, nodes))
 
 
 def parse(code: str, filename: str, reach: tuple = ()) -> list[Statement]:
@@ -96,8 +121,7 @@ def parse(code: str, filename: str, reach: tuple = ()) -> list[Statement]:
         from grader.sandbox import reach as reach_lines
 
         tree = reach_lines.instrument(tree, reach)
-    return [Statement(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec"), writes_of(stmt), reads_of(stmt))
-            for stmt in tree.body]
+    return [_named(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec")) for stmt in tree.body]
 
 
 def parse_quietly(code: str, parse=ast.parse) -> list[Statement]:
@@ -108,7 +132,7 @@ def parse_quietly(code: str, parse=ast.parse) -> list[Statement]:
         tree = parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    return [Statement(stmt, None, writes_of(stmt), reads_of(stmt)) for stmt in tree.body]
+    return [_named(stmt, None) for stmt in tree.body]
 
 
 def last_writers(statements: list[Statement], names) -> dict:

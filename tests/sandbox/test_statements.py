@@ -82,3 +82,30 @@ def test_all_zeros_never_follow_through():
     """Rules are linear: with the student's own (zero) upstream everything downstream would be 'right'."""
     out, _ = follow("da = torch.zeros(2)\ndb = da * 2\ndc = db * 3\n")
     assert not any(torch.equal(out["answers"][n], CORRECT[n]) for n in GRADED)
+
+
+def test_the_walker_finds_every_node_ast_walk_finds():
+    """writes_of/reads_of walk without ast.walk's generators (a hot path of every run): same nodes, every source here."""
+    import ast
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [p.read_text() for p in (root / "grader").rglob("*.py")] + [p.read_text() for p in (root / "solutions").glob("*.py")]
+    for nb in (root / "tests" / "fixtures" / "notebooks").glob("*.ipynb"):
+        try:  # some fixtures are damaged on purpose
+            cells = json.loads(nb.read_text(errors="replace"))["cells"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        sources += ["".join(c.get("source") or "") for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    checked = 0
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.stmt):
+                assert {id(n) for n in statements._walk(node)} == {id(n) for n in ast.walk(node)}
+                checked += 1
+    assert checked > 5000
