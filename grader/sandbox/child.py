@@ -137,7 +137,7 @@ class Session:
         self.threads = _threads()
         self.signals = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
                         if sig not in (signal.SIGKILL, signal.SIGSTOP)}
-        self.stdout, self.stderr, self.environ = sys.stdout, sys.stderr, dict(os.environ)
+        self.stdout, self.stderr, self.environ, self.environ_map = sys.stdout, sys.stderr, dict(os.environ), os.environ
         self.builtins = dict(vars(builtins))
         self.dtype, self.recursion = torch.get_default_dtype(), sys.getrecursionlimit()
         self.num_threads = torch.get_num_threads()
@@ -221,8 +221,10 @@ class Session:
         sys.setprofile(None)
         sys.setrecursionlimit(self.recursion)
         sys.stdout, sys.stderr = self.stdout, self.stderr
-        os.environ.clear()
-        os.environ.update(self.environ)
+        os.environ = self.environ_map  # the run may have rebound the name
+        if dict(os.environ) != self.environ:  # a putenv per key otherwise: a quarter of a millisecond a run
+            os.environ.clear()
+            os.environ.update(self.environ)
         names = vars(builtins)
         names.clear()
         names.update(self.builtins)

@@ -60,11 +60,12 @@ def test_each_run_gets_its_own_copy_of_what_it_is_given(sandbox):
 def test_what_a_run_changes_in_the_process_is_undone_before_the_next(sandbox):
     messy = (PID + "import builtins, signal, sys, random\n"
              "torch.set_default_dtype(torch.float64)\nbuiltins.len = None\nos.environ['LEFT'] = '1'\n"
+             "os.environ = {'LEFT': '2'}\n"
              "open('left.txt', 'w').write('x')\nsignal.alarm(30)\nrandom.seed(1)\ntorch.manual_seed(1)\n"
              "sys.setrecursionlimit(50)\ntorch.set_num_threads(3)\nsys.stdout = open(os.devnull, 'w')\ndlogits = None\n")
     look = (PID + "import signal, random\n"
             "print('state', torch.get_default_dtype(), len([1]), os.environ.get('LEFT'), os.path.exists('left.txt'),"
-            " signal.alarm(0), sys.getrecursionlimit() > 50, torch.get_num_threads())\nprint('draws', random.random(), float(torch.rand(1)))\n"
+            " signal.alarm(0), sys.getrecursionlimit() > 50, torch.get_num_threads(), type(os.environ).__name__)\nprint('draws', random.random(), float(torch.rand(1)))\n"
             "dlogits = None\n").replace("import signal", "import signal, sys")
     alone = run(sandbox, look, None)
     first = run(sandbox, messy, "s5")
@@ -72,7 +73,7 @@ def test_what_a_run_changes_in_the_process_is_undone_before_the_next(sandbox):
     sandbox.end_session()
     assert pid_of(first) == pid_of(second)
     state = next(line for line in second.output.splitlines() if line.startswith("state"))
-    assert state == "state torch.float32 1 None False 0 True 1"
+    assert state == "state torch.float32 1 None False 0 True 1 _Environ"
     draws = [line for line in second.output.splitlines() if line.startswith("draws")]
     assert draws == [line for line in alone.output.splitlines() if line.startswith("draws")]
 
