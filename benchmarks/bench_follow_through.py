@@ -97,6 +97,11 @@ MISTAKES = [
     Mistake("ex3: missing n/(n-1)", 3, "n / (n - 1)", "1", ("hprebn",), False),
     Mistake("ex4: db2 with keepdim", 4, "db2 = dlogits.sum(0)", "db2 = dlogits.sum(0, keepdim=True)", ("b2", "training"), False),
     Mistake("ex4: dW2 transposed (crashes)", 4, "dW2 = h.T @ dlogits", "dW2 = dlogits.T @ h", ("W2", "training"), False),
+    # a wrong intermediate of the block costs the training row only: each parameter's gradient is right given right inputs
+    Mistake("ex4: dlogits missing 1/n", 4, "dlogits /= n\n", "", ("training",), False),
+    Mistake("ex4: dlogits hard-coded 32 (batch 17)", 4, "dlogits /= n", "dlogits /= 32", ("training",), False),
+    Mistake("ex4: dhprebn n for n-1", 4, "n/(n-1)*bnraw", "1.0*bnraw", ("training",), False),
+    Mistake("ex4: dhpreact without 1 - h**2", 4, "dhpreact = (1.0 - h**2) * dh", "dhpreact = dh", ("training",), False),
 ]
 
 
@@ -133,7 +138,7 @@ def main() -> int:
             expected_cost = sum(c.max_score for c in ex.checks if c.name in m.blamed)
             ok_cost = set(blamed) == set(m.blamed) and abs(lost - expected_cost) < 1e-9
             line = changed_line(ref, m.old)
-            if not m.new and m.blamed:  # a deleted line: the gradient's statement that is left is the one to fix
+            if not m.new and m.blamed and m.line_named:  # a deleted line: the gradient's statement that is left is the one to fix
                 line = changed_line(ref, next(x for x in ref.splitlines() if x.startswith("d" + m.blamed[0] + " ")))
             if m.line_named:
                 ok_line = (not m.blamed and not ex.fix_first) or (

@@ -3,4 +3,4 @@
 May import the core, grader.submissions and grader.sandbox; never grader.grading, course, report or cli.
 """
 
-CHILD_TASKS = ("grader.training.loop",)  # imported by the worker: registers exercise 4's loop with grader/sandbox/tasks.py
+CHILD_TASKS = ("grader.training.loop", "grader.training.follow")  # imported by the worker: exercise 4's loop registers with grader/sandbox/tasks.py

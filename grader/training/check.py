@@ -22,6 +22,7 @@ from grader.results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, Ex
 from grader.training.feedback import REFERENCE_FULL, _at, extras, slow_cause, speed_note
 from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, replay
+from grader.training.carry import block_check, carried
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
 # orders end within 4e-7 of autograd's loss and parameters after 100-500 steps (4e-6 after 20,000); the
@@ -55,7 +56,7 @@ def grade_training(grader, code) -> ExerciseResult:
     with say.phase(f"autograd's gradients at your {len(plan.checkpoints)} checkpoints"):
         per_step, inter = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance,
                                             grader.options.hints)
-    per_variant = [(public, merge_checkpoints(per_step))]
+    runs, inters = [(public, variant, per_step)], [(public, inter)]
     if run.reached(training.HIDDEN_STEPS) and run.stop != "user":
         small = plan.hidden()
         for k, other in enumerate(hidden, 1):
@@ -64,10 +65,15 @@ def grade_training(grader, code) -> ExerciseResult:
                                          small.request(), on_progress)
             hrun, hfail = StudentRun.decode(out, small), describe_failure(out, code)
             hfail = hfail or hrun.stopped_message()
-            checks, _ = checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail, grader.options.tolerance,
-                                         grader.options.hints)
-            per_variant.append((other, merge_checkpoints(checks)))
+            checks, hinter = checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail, grader.options.tolerance,
+                                               grader.options.hints)
+            runs.append((other, training.variant_for(other), checks))
+            inters.append((other, hinter))
             result.seconds += out.seconds
+    # after every as-written run: a gradient wrong only because it read a wrong intermediate, given right inputs
+    per_variant = [(v, carried(grader, code, plan, net, steps, merge_checkpoints(steps)) if grader.options.follow_through
+                    else merge_checkpoints(steps))
+                   for v, net, steps in runs]
     with say.phase("autograd's training, to compare"):
         auto = autograd_run(grader.ds, variant, plan.compare_steps)
     speed = speed_note(run, code)
@@ -78,6 +84,8 @@ def grade_training(grader, code) -> ExerciseResult:
     else:
         cause = (speed.removeprefix("speed: ") if speed else slow_cause(code)) if run.stop == "time" else ""
         check, facts = training_check(run, auto, plan, failure, per_step, full, cause, blame(per_step, inter))
+        if grader.options.follow_through:
+            block_check(check, inters, grader.options.private_variants)
         result.checks = merge_variants(per_variant, grader.options.private_variants) + [check]
     grader.score(ex, result)
     result.extra = extras(plan, run, auto, per_step, facts, full, speed, inter, grader.options.ex4.get("plot", True))
@@ -139,7 +147,7 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
             if check.status == MISSING and failure and ck.answers[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {failure}"
             elif check.status == FAIL and upstream is not None:
-                check.message = inherits(upstream, name)
+                check.message, check.upstream = inherits(upstream, name), [upstream.name]
             elif check.status != PASS and upstream is None:
                 explainer = explainer or _explainer(ds, variant, hints)
                 explainer.explain(ck.step, ck.params, ix, check, ck.answers[name])
@@ -178,7 +186,10 @@ def blame(per_step: list, inter: dict) -> str:
             by_name = {c.name: c for c in checks}
             bad = next((by_name[n] for n in BACKWARD if n in by_name and by_name[n].status != PASS), None)
         if bad is not None:
-            return f"your d{bad.name} is wrong from step {step:,} on (see its row)"
+            if bad.name in NAMES:
+                return f"your d{bad.name} is wrong from step {step:,} on (see its row)"
+            why = f": {bad.diagnosis}" if bad.diagnosis else ""
+            return f"your `d{bad.name}` inside the block is wrong from step {step:,} on{why}"
     return ""
 
 

@@ -337,4 +337,13 @@ def train_in_child(request: dict, ds, ready=None) -> bytes:
     return wire.encode(rec.tensors, meta)
 
 
-tasks.register(4, train_in_child)  # the sandbox's child runs exercise 4 through its task registry
+def run_in_child(request: dict, ds, ready=None) -> bytes:
+    """Exercise 4 in the child: the loop, or the follow-through run (grader/training/follow.py) when asked."""
+    if (request.get("options") or {}).get("mode") == "follow_through":
+        from grader.training.follow import follow_in_child  # imported in the worker, before it forks (CHILD_TASKS)
+
+        return follow_in_child(request, ds, ready)
+    return train_in_child(request, ds, ready)
+
+
+tasks.register(4, run_in_child)  # the sandbox's child runs exercise 4 through its task registry

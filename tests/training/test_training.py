@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import os
 import signal
 import subprocess
@@ -66,18 +67,55 @@ def test_reference_solution_trains_like_autograd(ex4):
 
 
 def test_a_wrong_intermediate_is_blamed_where_it_starts(ex4):
+    """Error carried forward: a wrong dlogits costs the training row; every parameter's gradient, right given right
+    inputs (the block once more at step 0, grader/training/follow.py), keeps its point and says what to fix first."""
     ex = ex4(REFERENCE.replace("dlogits /= n\n", ""), steps=SHORT)
     checks = by_name(ex)
+    assert all(checks[name].status == "pass" and checks[name].cause == "inherited" for name in EX4_NAMES)
+    assert checks["W2"].message == ("right given right inputs; in your training it comes out wrong because your "
+                                    "`dlogits` inside the block is wrong: fix that first")
+    assert not checks["W2"].diagnosis and not checks["W2"].hints  # an inherited row carries no cause of its own
+    training = checks["training"]
+    assert training.status == "fail" and ex.score == 7
+    # the cause is told once, on the row it costs, in the catalogue's words
+    assert "your `dlogits` inside the block is wrong from step 0 on: dlogits is n = 32 times too large" in training.message
+    assert "drifted" not in training.message and "parameters end up elsewhere (" not in training.message
+
+
+def test_strict_grading_fails_every_gradient_that_reads_a_wrong_intermediate(ex4, grader):
+    """follow_through = false (the rubric): as written, a wrong dlogits fails every parameter it feeds, once each."""
+    grader.options.follow_through = False
+    try:
+        ex = ex4(REFERENCE.replace("dlogits /= n\n", ""), steps=20)
+    finally:
+        grader.options.follow_through = True
+    checks = by_name(ex)
     assert checks["W2"].status == "fail" and checks["W2"].message.startswith(
-        "at step 0: your `dlogits` inside the block is wrong (") and "a missing 1/n?" in checks["W2"].message
-    assert "everything after it inherits it, dW2 included: fix that first" in checks["W2"].message
+        "at step 0: your `dlogits` inside the block is wrong (") and "everything after it inherits it, dW2 included" in checks["W2"].message
     # the cause is named once, in the catalogue's words (not also as compare's guess at a factor), on every row it costs
     assert checks["W2"].message.count("a missing 1/n?") == 1 and "off by a factor" not in checks["W2"].message
     assert "fix that first. Likely cause: dlogits is n = 32 times too large" in checks["W2"].message
-    assert not checks["W2"].diagnosis and not checks["W2"].hints  # an inherited row carries no cause of its own
-    assert "your `dlogits`" in checks["C"].message and checks["training"].status == "fail"
-    assert "your dlogits is wrong from step 0 on" in checks["training"].message
-    assert "drifted" not in checks["training"].message and "parameters end up elsewhere (" not in checks["training"].message
+    assert not checks["W2"].diagnosis and not checks["W2"].hints
+    assert ex.score == 0
+
+
+def test_a_gradient_wrong_given_right_inputs_is_its_own_mistake(ex4):
+    """Two mistakes: dlogits (costs the training row) and dW2's own transpose (costs W2's row, told from right inputs)."""
+    ex = ex4(REFERENCE.replace("dlogits /= n\n", "").replace("dW2 = h.T @ dlogits", "dW2 = dlogits.T @ h"), steps=20)
+    checks = by_name(ex)
+    assert [name for name in EX4_NAMES if checks[name].status != "pass"] == ["W2"]
+    assert checks["W2"].cause == "own" and checks["W2"].message.startswith("given right inputs at step 0: dW2 has shape")
+    assert "transposed" in checks["W2"].diagnosis and ex.score == 6
+
+
+def test_the_follow_through_run_prints_nothing_the_student_sees(ex4):
+    """What the block prints given right inputs (there: the correct dlogits) never reaches the result."""
+    block = REFERENCE.replace("dlogits /= n\n", "print('sum', round(float(dlogits.abs().sum()), 4))\n")
+    ex = ex4(block, steps=2)
+    sums = [float(line.split()[1]) for line in ex.output.splitlines() if line.startswith("sum ")]
+    # as written, dlogits is 32 times too large (|.| sums to 30-64); given right inputs it would sum to under 2
+    assert ex.score == 7 and sums and all(v > 10 for v in sums), sums
+    assert not re.search(r"sum [01]\.\d", json.dumps(ex.to_dict()))
 
 
 def test_a_wrong_parameter_formula_is_blamed_on_itself(ex4):
@@ -192,8 +230,14 @@ def test_autograd_call_is_flagged(ex4):
 
 def test_hard_coded_batch_size_fails_the_hidden_variant(ex4):
     ex = ex4(REFERENCE.replace("dlogits /= n", "dlogits /= 32"), steps=SHORT)
-    assert ex.checks[0].status != "pass" and "a batch of 17" in ex.checks[0].message
-    assert by_name(ex)["training"].status == "pass"  # the public run is correct
+    checks = by_name(ex)
+    assert all(checks[name].status == "pass" for name in EX4_NAMES)  # each right given right inputs, on every variant
+    training = checks["training"]  # the public run trains right; the hard-coded 32 is wrong on the batch of 17
+    assert training.status == "fail" and "trains as autograd does" in training.message
+    assert "your `dlogits` inside the block is wrong at step 0 on a batch of 17" in training.message and ex.score == 7
+    hard = ex4(REFERENCE.replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) * n / 32"), steps=SHORT)
+    assert by_name(hard)["b2"].status == "fail" and "a batch of 17" in by_name(hard)["b2"].message
+    assert by_name(hard)["training"].status == "pass"  # the public run is correct
 
 
 def test_full_run_stopped_by_its_time_limit_still_evaluates(ex4):
