@@ -59,19 +59,23 @@ def carried(grader, code, plan: Plan, variant, per_step: list, merged: list) -> 
     return merged
 
 
-def block_check(check: CheckResult, inters: list, private: bool = False) -> None:
+def block_check(check: CheckResult, runs: list, inters: list, private: bool = False) -> None:
     """With follow-through, a wrong intermediate of the block costs the training row, and only it (the parameters'
-    rows are judged given right inputs): the row fails too when one is wrong on a hidden variant, or at a checkpoint
-    while the training still came out right."""
+    rows are judged given right inputs): the row fails too when, as written, one made a parameter's gradient wrong
+    on a hidden variant, or at a checkpoint while the training still came out right. (An intermediate that differs
+    from autograd's while every parameter's gradient is right is the student's own name for something else.)"""
     if check.status != PASS:
         return
-    for variant, inter in inters:
-        bad = next(((step, c) for step in sorted(inter) for c in inter[step] if c.status != PASS), None)
-        if bad is None:
+    for (variant, _, per_step), (_, inter) in zip(runs, inters):
+        hit = next(((step, c) for step, checks in per_step for c in checks if c.status == FAIL and c.upstream), None)
+        if hit is None:
             continue
-        step, c = bad
-        where = "" if variant is inters[0][0] else f" on {describe_variant(variant)} (hidden variant {variant.name})"
-        told = "" if private and where else f": {c.message}" + (f". Likely cause: {c.diagnosis}" if c.diagnosis else "")
+        step, c = hit
+        up = next((x for x in inter.get(step, []) if x.name == c.upstream[0]), None)
+        where = "" if variant is runs[0][0] else f" on {describe_variant(variant)} (hidden variant {variant.name})"
+        told = "" if (private and where) or up is None else f": {up.message}" + (
+            f". Likely cause: {up.diagnosis}" if up.diagnosis else "")
         check.status, check.cause = FAIL, OWN
-        check.message = f"{check.message}; but your `d{c.name}` inside the block is wrong at step {step:,}{where}{told}"
+        check.message = (f"{check.message}; but your `d{c.upstream[0]}` inside the block is wrong at step {step:,}"
+                         f"{where}{told}")
         return

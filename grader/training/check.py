@@ -85,7 +85,7 @@ def grade_training(grader, code) -> ExerciseResult:
         cause = (speed.removeprefix("speed: ") if speed else slow_cause(code)) if run.stop == "time" else ""
         check, facts = training_check(run, auto, plan, failure, per_step, full, cause, blame(per_step, inter))
         if grader.options.follow_through:
-            block_check(check, inters, grader.options.private_variants)
+            block_check(check, runs, inters, grader.options.private_variants)
         result.checks = merge_variants(per_variant, grader.options.private_variants) + [check]
     grader.score(ex, result)
     result.extra = extras(plan, run, auto, per_step, facts, full, speed, inter, grader.options.ex4.get("plot", True))

@@ -82,6 +82,14 @@ def test_a_wrong_intermediate_is_blamed_where_it_starts(ex4):
     assert "drifted" not in training.message and "parameters end up elsewhere (" not in training.message
 
 
+def test_an_intermediate_that_means_something_else_costs_nothing(ex4):
+    """dlogits left unscaled and the 1/n applied later: every parameter's gradient is right, so the block is right."""
+    code = (REFERENCE.replace("dlogits /= n\n", "").replace("dh = dlogits @ W2.T", "dh = dlogits @ W2.T / n")
+            .replace("dW2 = h.T @ dlogits", "dW2 = h.T @ dlogits / n").replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / n"))
+    ex = ex4(code, steps=20)
+    assert ex.score == ex.max_score == 8, [(c.name, c.message) for c in ex.checks if not c.passed]
+
+
 def test_strict_grading_fails_every_gradient_that_reads_a_wrong_intermediate(ex4, grader):
     """follow_through = false (the rubric): as written, a wrong dlogits fails every parameter it feeds, once each."""
     grader.options.follow_through = False
