@@ -156,6 +156,13 @@ def manual_gradient_steps(s: Setup, values: dict):
     yield "logit_maxes", dlogit_maxes
     dlogits = dnorm_logits + F.one_hot(v["logits"].max(1).indices, num_classes=v["logits"].shape[1]) * dlogit_maxes
     yield "logits", dlogits
+    yield from manual_steps_from_logits(p, v, dlogits, s.Xb)
+
+
+def manual_steps_from_logits(p: dict, v: dict, dlogits: torch.Tensor, Xb: torch.Tensor, fused: bool = False):
+    """manual_gradient_steps from dlogits on: exercise 1's batchnorm one by one, or with `fused` exercise 3's
+    formula for dhprebn in one go (exercise 4's forward pass has no bndiff, bndiff2 or bnmeani)."""
+    n = Xb.shape[0]
     dh = dlogits @ p["W2"].T
     yield "h", dh
     yield "W2", v["h"].T @ dlogits
@@ -166,17 +173,22 @@ def manual_gradient_steps(s: Setup, values: dict):
     yield "bnbias", dhpreact.sum(0, keepdim=True)
     dbnraw = p["bngain"] * dhpreact
     yield "bnraw", dbnraw
-    dbnvar_inv = (v["bndiff"] * dbnraw).sum(0, keepdim=True)
+    bndiff = v["hprebn"] - v["bnmean"] if fused else v["bndiff"]
+    dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)
     yield "bnvar_inv", dbnvar_inv
     dbnvar = (-0.5 * (v["bnvar"] + 1e-5) ** -1.5) * dbnvar_inv
     yield "bnvar", dbnvar
-    dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(v["bndiff2"]) * dbnvar
-    yield "bndiff2", dbndiff2
-    dbndiff = v["bnvar_inv"] * dbnraw + (2 * v["bndiff"]) * dbndiff2
-    yield "bndiff", dbndiff
-    dbnmeani = (-dbndiff).sum(0, keepdim=True)
-    yield "bnmeani", dbnmeani
-    dhprebn = dbndiff + 1.0 / n * (torch.ones_like(v["hprebn"]) * dbnmeani)
+    if fused:
+        dhprebn = p["bngain"] * v["bnvar_inv"] / n * (n * dhpreact - dhpreact.sum(0)
+                                                      - n / (n - 1) * v["bnraw"] * (dhpreact * v["bnraw"]).sum(0))
+    else:
+        dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(v["bndiff2"]) * dbnvar
+        yield "bndiff2", dbndiff2
+        dbndiff = v["bnvar_inv"] * dbnraw + (2 * v["bndiff"]) * dbndiff2
+        yield "bndiff", dbndiff
+        dbnmeani = (-dbndiff).sum(0, keepdim=True)
+        yield "bnmeani", dbnmeani
+        dhprebn = dbndiff + 1.0 / n * (torch.ones_like(v["hprebn"]) * dbnmeani)
     yield "hprebn", dhprebn
     dembcat = dhprebn @ p["W1"].T
     yield "embcat", dembcat
@@ -184,4 +196,4 @@ def manual_gradient_steps(s: Setup, values: dict):
     yield "b1", dhprebn.sum(0)
     demb = dembcat.view(v["emb"].shape)
     yield "emb", demb
-    yield "C", torch.zeros_like(p["C"]).index_add_(0, s.Xb.view(-1), demb.view(-1, demb.shape[-1]))
+    yield "C", torch.zeros_like(p["C"]).index_add_(0, Xb.view(-1), demb.view(-1, demb.shape[-1]))

@@ -17,7 +17,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox import fsview, guards, progress, reach as reach_lines, wire
+from grader.sandbox import fsview, guards, progress, reach as reach_lines, statements, wire
 from grader.sandbox.running import (follow_through, run_cells, run_code,  # noqa: F401 - re-exported
                                     student_error)
 from grader import model
@@ -183,16 +183,7 @@ class Session:
     def _follow_through(self, request: dict, ds, ns: dict, variant, graded) -> bytes:
         """The follow-through run: the student's answers given right inputs (never shown, only compared)."""
         s, values = forward_values(ds, variant)
-        steps, known = model.manual_gradient_steps(s, values), {}
-
-        def correct(name: str):  # computed as far as `name` and no further: each step once, not once per name
-            while name not in known:
-                step = next(steps, None)
-                if step is None:
-                    raise KeyError(name)
-                known[step[0]] = step[1]
-            return known[name].clone()
-
+        correct = statements.lazily(model.manual_gradient_steps(s, values))  # as far as a name, no further
         out = follow_through(request["code"], ns, graded, correct, self.compiled)
         self._reset()
         answers = {"d" + name: value for name, value in out["answers"].items()}

@@ -241,6 +241,22 @@ def run_as_written(statements: list[Statement], ns: dict, graded, cell_starts: l
     return {"errors": errors, "changed": changed}
 
 
+def lazily(steps):
+    """correct(name) from a generator of (name, value) in backprop order: advanced as far as `name` and no further
+    (so a value exists only once it is asked for, each computed once), a fresh copy each time."""
+    known = {}
+
+    def correct(name: str):
+        while name not in known:
+            step = next(steps, None)
+            if step is None:
+                raise KeyError(name)
+            known[step[0]] = step[1]
+        return known[name].clone()
+
+    return correct
+
+
 def run_follow_through(statements: list[Statement], ns: dict, graded, order: tuple, correct, execute) -> dict:
     """Run every statement with right inputs (see the module's docstring); the answers are in the result.
 
