@@ -244,6 +244,11 @@ def fix_first(checks: list[CheckResult], code, writers: dict) -> list[str]:
     return out
 
 
+def place(code, lines: list[int]) -> tuple[str, str]:
+    """Where `lines` are ("cell 12, line 7") and the statements quoted, as a row and the "fix first" list show them."""
+    return _where(code, lines), _quote(code, lines)
+
+
 def _where(code, lines: list[int]) -> str:
     where = [code.locate(line) for line in lines[-3:]]
     return where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]

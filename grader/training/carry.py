@@ -17,7 +17,9 @@ from grader.results import ERROR, FAIL, INHERITED, MISSING, OWN, PASS, CheckResu
 from grader.sandbox import wire
 from grader.training import loop as training
 from grader.training.run import Plan, autograd_gradients, replay
-from grader.verdicts import describe_variant, raised_from
+from grader.sandbox import statements
+from grader.submissions import notebook
+from grader.verdicts import describe_variant, fix_first as verdicts_fix_first, place, raised_from
 
 
 def carried(grader, code, plan: Plan, variant, per_step: list, merged: list) -> list[CheckResult]:
@@ -59,23 +61,45 @@ def carried(grader, code, plan: Plan, variant, per_step: list, merged: list) -> 
     return merged
 
 
+def blamed(runs: list):
+    """(variant, step, intermediate) of the first parameter's gradient that, as written, inherited a wrong
+    intermediate (public variant first), or None. An intermediate that differs from autograd's while every
+    parameter's gradient is right is the student's own name for something else, and blames nothing."""
+    for variant, _, per_step in runs:
+        for step, checks in per_step:
+            c = next((c for c in checks if c.status == FAIL and c.upstream), None)
+            if c is not None:
+                return variant, step, c.upstream[0]
+    return None
+
+
 def block_check(check: CheckResult, runs: list, inters: list, private: bool = False) -> None:
     """With follow-through, a wrong intermediate of the block costs the training row, and only it (the parameters'
     rows are judged given right inputs): the row fails too when, as written, one made a parameter's gradient wrong
-    on a hidden variant, or at a checkpoint while the training still came out right. (An intermediate that differs
-    from autograd's while every parameter's gradient is right is the student's own name for something else.)"""
-    if check.status != PASS:
+    on a hidden variant, or at a checkpoint while the training still came out right."""
+    hit = blamed(runs)
+    if check.status != PASS or hit is None:
         return
-    for (variant, _, per_step), (_, inter) in zip(runs, inters):
-        hit = next(((step, c) for step, checks in per_step for c in checks if c.status == FAIL and c.upstream), None)
-        if hit is None:
-            continue
-        step, c = hit
-        up = next((x for x in inter.get(step, []) if x.name == c.upstream[0]), None)
-        where = "" if variant is runs[0][0] else f" on {describe_variant(variant)} (hidden variant {variant.name})"
-        told = "" if (private and where) or up is None else f": {up.message}" + (
-            f". Likely cause: {up.diagnosis}" if up.diagnosis else "")
-        check.status, check.cause = FAIL, OWN
-        check.message = (f"{check.message}; but your `d{c.upstream[0]}` inside the block is wrong at step {step:,}"
-                         f"{where}{told}")
-        return
+    variant, step, name = hit
+    up = next((x for x in dict(inters)[variant].get(step, []) if x.name == name), None)
+    where = "" if variant is runs[0][0] else f" on {describe_variant(variant)} (hidden variant {variant.name})"
+    told = "" if (private and where) or up is None else f": {up.message}" + (
+        f". Likely cause: {up.diagnosis}" if up.diagnosis else "")
+    check.status, check.cause = FAIL, OWN
+    check.message = f"{check.message}; but your `d{name}` inside the block is wrong at step {step:,}{where}{told}"
+
+
+def fix_first(checks: list, code, runs: list) -> list[str]:
+    """Exercise 4's "fix first" list, as exercises 1-3's: the lines of each gradient wrong on its own, and of the
+    intermediate the training row blames, quoted with cell and line."""
+    parsed = statements.parse_quietly(code.code, notebook.parse)
+    hit = blamed(runs)
+    own = [c for c in checks if c.name in NAMES and c.status in (FAIL, ERROR) and not c.upstream]
+    own += [CheckResult(hit[2], FAIL)] if hit else []
+    rows = []
+    for c in own:
+        lines = statements.writer_lines(parsed, c.name)
+        if lines:
+            location, quoted = place(code, lines)
+            rows.append(dataclasses.replace(c, cause=OWN, location=location, code=quoted))
+    return verdicts_fix_first(rows, code, {})

@@ -22,7 +22,7 @@ from grader.results import ERROR, FAIL, MISSING, PASS, TRAINING, CheckResult, Ex
 from grader.training.feedback import REFERENCE_FULL, _at, extras, slow_cause, speed_note
 from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, replay
-from grader.training.carry import block_check, carried
+from grader.training.carry import block_check, carried, fix_first
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
 # orders end within 4e-7 of autograd's loss and parameters after 100-500 steps (4e-6 after 20,000); the
@@ -87,6 +87,8 @@ def grade_training(grader, code) -> ExerciseResult:
         if grader.options.follow_through:
             block_check(check, runs, inters, grader.options.private_variants)
         result.checks = merge_variants(per_variant, grader.options.private_variants) + [check]
+        if grader.options.follow_through:
+            result.fix_first = fix_first(result.checks, code, runs)
     grader.score(ex, result)
     result.extra = extras(plan, run, auto, per_step, facts, full, speed, inter, grader.options.ex4.get("plot", True))
     return result

@@ -80,6 +80,9 @@ def test_a_wrong_intermediate_is_blamed_where_it_starts(ex4):
     # the cause is told once, on the row it costs, in the catalogue's words
     assert "your `dlogits` inside the block is wrong from step 0 on: dlogits is n = 32 times too large" in training.message
     assert "drifted" not in training.message and "parameters end up elsewhere (" not in training.message
+    # the scorecard opens with the lines to fix, as exercises 1-3's do
+    assert ex.fix_first == ["line 7 and line 8: `dlogits = F.softmax(logits, 1) / dlogits[range(n), Yb] -= 1` "
+                            "(dlogits is wrong here)"]
 
 
 def test_an_intermediate_that_means_something_else_costs_nothing(ex4):
@@ -114,6 +117,7 @@ def test_a_gradient_wrong_given_right_inputs_is_its_own_mistake(ex4):
     assert [name for name in EX4_NAMES if checks[name].status != "pass"] == ["W2"]
     assert checks["W2"].cause == "own" and checks["W2"].message.startswith("given right inputs at step 0: dW2 has shape")
     assert "transposed" in checks["W2"].diagnosis and ex.score == 6
+    assert [line.split(":")[0] for line in ex.fix_first] == ["line 11", "line 7 and line 8"]
 
 
 def test_the_follow_through_run_prints_nothing_the_student_sees(ex4):
