@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from grader.sandbox import guards, progress, reach as reach_lines, tasks, wire
 from grader.training import timing
-from grader import model
+from grader import compare, model
 from grader.sandbox.child import STUDENT_FILE, _cmp, _display, cpu_only, student_error
 from grader.exercises import EX4_NAMES as NAMES
 
@@ -74,8 +74,9 @@ def forward(p: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> dict:
 
 
 def update(params: list, grads: list, lr: float) -> None:
-    """`p.data += -lr * grad` for every parameter (bit-identical, in two fused calls)."""
-    torch._foreach_add_(params, torch._foreach_mul(grads, -lr))
+    """`p.data += -lr * grad` for every parameter (bit-identical, in two fused calls; a gradient that fits its parameter
+    but for size-1 dimensions, compare.fits, is added as that line broadcasts it: (200,) for bngain's (1, 200))."""
+    torch._foreach_add_(params, torch._foreach_mul([g.reshape(p.shape) for g, p in zip(grads, params)], -lr))
 
 
 class TimeUp(BaseException):
@@ -165,9 +166,9 @@ def gradients(ns: dict) -> tuple[list, str]:
 
 
 def invalid(grads: list, params: list) -> bool:
-    """True unless every gradient is a float32 tensor shaped like its parameter (the update would fail or broadcast)."""
-    return not all(isinstance(g, torch.Tensor) and g.shape == p.shape and g.dtype == p.dtype and not g.is_complex()
-                   for g, p in zip(grads, params))
+    """True unless every gradient is a float32 tensor that `p.data += -lr * grad` takes without changing p's shape."""
+    return not all(isinstance(g, torch.Tensor) and compare.fits(tuple(g.shape), tuple(p.shape)) and g.dtype == p.dtype
+                   and not g.is_complex() for g, p in zip(grads, params))
 
 
 def nonfinite(grads: list) -> list[str]:

@@ -171,6 +171,18 @@ def test_a_wrong_gradient_gets_its_cause_hints_and_error_map_as_in_exercises_1_t
     assert not any(c.diagnosis or c.hints for c in ex4(SOLUTION, steps=20).checks)
 
 
+def test_a_gradient_the_lecture_update_takes_trains(ex4):
+    """(200,) for bngain's (1, 200): `p.data += -lr * grad` keeps p's shape, so it trains as the lecture's loop would;
+    (1, 200) for b1's (200,) would change b1's shape, and stops the training."""
+    dropped = REFERENCE.replace("dbngain = (bnraw * dhpreact).sum(0, keepdim=True)", "dbngain = (bnraw * dhpreact).sum(0)")
+    dropped = dropped.replace("dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact.sum(0)")
+    ex = ex4(dropped, steps=20)
+    assert ex.score == ex.max_score == 8, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert by_name(ex)["training"].message.startswith("trains as autograd does")
+    kept = by_name(ex4(REFERENCE.replace("db1 = dhprebn.sum(0)", "db1 = dhprebn.sum(0, keepdim=True)"), steps=20))
+    assert kept["b1"].status != "pass" and kept["training"].message.startswith("training stopped at step 0")
+
+
 def test_one_wrong_parameter_gradient_fails_that_parameter(ex4):
     ex = ex4(REFERENCE.replace("dW1 = embcat.T @ dhprebn", "dW1 = embcat.T @ dhpreact"), steps=SHORT)
     checks = by_name(ex)
