@@ -148,9 +148,11 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
             upstream = next((wrong[x] for x in training.INTERMEDIATES[:FEEDS[name]] if x in wrong), None)
             if check.status == MISSING and failure and ck.answers[name].kind == "missing":
                 check.status, check.message = ERROR, f"d{name} was never assigned: {failure}"
-            elif check.status == FAIL and upstream is not None:
+            elif check.status == FAIL and upstream is not None and _fits(check):  # a wrong shape is its own
                 check.message, check.upstream = inherits(upstream, name), [upstream.name]
-            elif check.status != PASS and upstream is None:
+            elif check.status != PASS:  # its own mistake: right inputs, or a shape no input explains
+                if check.status == FAIL and upstream is not None:
+                    check.upstream = [upstream.name]  # its values read a wrong intermediate too: follow-through judges it
                 explainer = explainer or _explainer(ds, variant, hints)
                 explainer.explain(ck.step, ck.params, ix, check, ck.answers[name])
             checks.append(check)
@@ -172,6 +174,11 @@ def inherits(upstream: CheckResult, name: str) -> str:
         what = what.split("; off by ")[0]
     return (f"your `d{upstream.name}` inside the block is wrong ({what}); everything after it inherits it, "
             f"d{name} included: fix that first{cause}")
+
+
+def _fits(check: CheckResult) -> bool:
+    """The answer's shape is its parameter's, but for size-1 dimensions (or unknown: not a shape problem)."""
+    return check.shape is None or check.expected_shape is None or compare.fits(tuple(check.shape), tuple(check.expected_shape))
 
 
 def _explainer(ds, variant, hints: bool):
@@ -229,6 +236,7 @@ def training_check(run: StudentRun, auto, plan: Plan, failure: str, per_step: li
     facts: dict = {}
     last = run.checkpoints[-1].step if run.checkpoints else 0
     bad = next((c for step, checks in per_step if step == last for c in checks if c.status != PASS), None)
+    misfit = next((c for step, checks in per_step if step == last for c in checks if c.status != PASS and not _fits(c)), None)
     if run.stop in ("error", "changed", "self"):  # "self": its own code sent the stop signal (grader/training/run.py)
         check.status = ERROR
         check.message = f"training stopped at step {last:,}: {failure}" if run.done else f"training did not run: {failure}"
@@ -238,7 +246,7 @@ def training_check(run: StudentRun, auto, plan: Plan, failure: str, per_step: li
         check.message = "not attempted yet: every gradient is still None, so training stopped at step 0"
         return check, facts
     if run.stop == "invalid":
-        what = bad.message if bad else "the gradients are not tensors shaped like the parameters"
+        what = (misfit or bad).message if bad else "the gradients are not tensors shaped like the parameters"
         check.message = f"training stopped at step {last:,}: the update needs each d<name> shaped like its parameter; {what}"
         return check, facts
     if run.stop == "nonfinite":
