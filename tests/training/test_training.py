@@ -118,6 +118,7 @@ def test_a_gradient_wrong_given_right_inputs_is_its_own_mistake(ex4):
     assert checks["W2"].cause == "own" and checks["W2"].message.startswith("given right inputs at step 0: dW2 has shape")
     assert "transposed" in checks["W2"].diagnosis and ex.score == 6
     assert [line.split(":")[0] for line in ex.fix_first] == ["line 11", "line 7 and line 8"]
+    assert "the update needs each d<name> shaped like its parameter; dW2 has shape (27, 200)" in checks["training"].message
 
 
 def test_the_follow_through_run_prints_nothing_the_student_sees(ex4):
