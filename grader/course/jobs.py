@@ -66,6 +66,7 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
     todo, again, starts = iter(jobs_iter), [], 0
     pool = [JobProcess(ctx, names_path, options) for _ in range(n)]
     stopping = False
+
     def feed(slot: JobProcess) -> None:
         nonlocal on_drain
         job = again.pop() if again else next(todo, None)

@@ -14,11 +14,11 @@ import torch
 from grader import compare
 from grader.exercises import EX4_NAMES as NAMES
 from grader.results import ERROR, FAIL, INHERITED, MISSING, OWN, PASS, CheckResult
-from grader.sandbox import wire
-from grader.training import loop as training
-from grader.training.run import Plan, autograd_gradients, replay
-from grader.sandbox import statements
+from grader.sandbox import statements, wire
 from grader.submissions import notebook
+from grader.training import loop as training
+from grader.training.causes import Explainer
+from grader.training.run import Plan, autograd_gradients, replay
 from grader.verdicts import describe_variant, fix_first as verdicts_fix_first, place, raised_from
 
 
@@ -38,9 +38,7 @@ def carried(grader, code, plan: Plan, variant, per_step: list, merged: list) -> 
     ix = replay(grader.ds, variant, 1)[0][0]
     Xb, Yb = grader.ds.Xtr[ix], grader.ds.Ytr[ix]
     ref32, ref64 = (autograd_gradients(params, Xb, Yb, dtype) for dtype in (torch.float32, torch.float64))
-    from grader.training.causes import Explainer  # the diagnosis catalogue: only for a gradient wrong on its own
-
-    explainer = None
+    explainer = Explainer(grader.ds, variant, grader.options.hints)
     for name in names:
         k, up = NAMES.index(name), merged[NAMES.index(name)].upstream[0]
         ft = compare.compare(name, answers[name], ref32[name], ref64[name], variant.batch_size, grader.options.tolerance)
@@ -55,33 +53,31 @@ def carried(grader, code, plan: Plan, variant, per_step: list, merged: list) -> 
                         f"the block is wrong: fix that first")
         elif ft.status != MISSING:  # wrong even from right inputs: its own statements, told as such
             ft.cause, ft.message = OWN, f"given right inputs at step 0: {ft.message}"
-            explainer = explainer or Explainer(grader.ds, variant, grader.options.hints)
             explainer.explain(0, params, ix, ft, answers[name])
             merged[k] = ft
     return merged
 
 
 def blamed(runs: list):
-    """(variant, step, intermediate) of the first parameter's gradient that, as written, inherited a wrong
-    intermediate (public variant first), or None. An intermediate that differs from autograd's while every
+    """(variant, step, intermediate, its check or None) for the first parameter's gradient that, as written,
+    inherited a wrong intermediate (public variant first), or None. An intermediate that differs from autograd's while every
     parameter's gradient is right is the student's own name for something else, and blames nothing."""
-    for variant, _, per_step in runs:
+    for variant, _, per_step, inter in runs:
         for step, checks in per_step:
             c = next((c for c in checks if c.status == FAIL and c.upstream), None)
             if c is not None:
-                return variant, step, c.upstream[0]
+                return variant, step, c.upstream[0], next((x for x in inter.get(step, []) if x.name == c.upstream[0]), None)
     return None
 
 
-def block_check(check: CheckResult, runs: list, inters: list, private: bool = False) -> None:
+def block_check(check: CheckResult, runs: list, private: bool = False) -> None:
     """With follow-through, a wrong intermediate of the block costs the training row, and only it (the parameters'
     rows are judged given right inputs): the row fails too when, as written, one made a parameter's gradient wrong
     on a hidden variant, or at a checkpoint while the training still came out right."""
     hit = blamed(runs)
     if check.status != PASS or hit is None:
         return
-    variant, step, name = hit
-    up = next((x for x in dict(inters)[variant].get(step, []) if x.name == name), None)
+    variant, step, name, up = hit
     where = "" if variant is runs[0][0] else f" on {describe_variant(variant)} (hidden variant {variant.name})"
     told = "" if (private and where) or up is None else f": {up.message}" + (
         f". Likely cause: {up.diagnosis}" if up.diagnosis else "")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import torch
 
 from grader import model
-from grader.diagnosis import annotate
 from grader.results import PASS, CheckResult
 
 
@@ -32,6 +31,8 @@ class Explainer:
         """Fill `check`'s diagnosis, hints and error map (its inputs were right at `step`)."""
         if check.status == PASS or check.name in self.done:
             return
+        from grader.diagnosis import annotate  # the catalogue is loaded only once a gradient is wrong
+
         self.done.add(check.name)
         setup, grads32, grads64 = self._gradients(step, params, ix)
         annotate(check, 4, answer, setup, grads32, grads64, self.hints, getattr(self.ds, "itos", None))

@@ -23,6 +23,7 @@ from grader.training.feedback import REFERENCE_FULL, _at, extras, slow_cause, sp
 from grader.training.phases import Phases
 from grader.training.run import Plan, StudentRun, autograd_gradients, autograd_run, evaluate, replay
 from grader.training.carry import block_check, carried, fix_first
+from grader.training.causes import Explainer
 
 # The training check's tolerances (benchmarks/bench_ex4.py --drift): correct blocks in other float
 # orders end within 4e-7 of autograd's loss and parameters after 100-500 steps (4e-6 after 20,000); the
@@ -56,7 +57,7 @@ def grade_training(grader, code) -> ExerciseResult:
     with say.phase(f"autograd's gradients at your {len(plan.checkpoints)} checkpoints"):
         per_step, inter = checkpoint_checks(grader.ds, variant, run, failure, grader.options.tolerance,
                                             grader.options.hints)
-    runs, inters = [(public, variant, per_step)], [(public, inter)]
+    runs = [(public, variant, per_step, inter)]  # each variant: its network, checks per checkpoint, intermediates
     if run.reached(training.HIDDEN_STEPS) and run.stop != "user":
         small = plan.hidden()
         for k, other in enumerate(hidden, 1):
@@ -67,13 +68,12 @@ def grade_training(grader, code) -> ExerciseResult:
             hfail = hfail or hrun.stopped_message()
             checks, hinter = checkpoint_checks(grader.ds, training.variant_for(other), hrun, hfail, grader.options.tolerance,
                                                grader.options.hints)
-            runs.append((other, training.variant_for(other), checks))
-            inters.append((other, hinter))
+            runs.append((other, training.variant_for(other), checks, hinter))
             result.seconds += out.seconds
     # after every as-written run: a gradient wrong only because it read a wrong intermediate, given right inputs
     per_variant = [(v, carried(grader, code, plan, net, steps, merge_checkpoints(steps)) if grader.options.follow_through
                     else merge_checkpoints(steps))
-                   for v, net, steps in runs]
+                   for v, net, steps, _ in runs]
     with say.phase("autograd's training, to compare"):
         auto = autograd_run(grader.ds, variant, plan.compare_steps)
     speed = speed_note(run, code)
@@ -85,7 +85,7 @@ def grade_training(grader, code) -> ExerciseResult:
         cause = (speed.removeprefix("speed: ") if speed else slow_cause(code)) if run.stop == "time" else ""
         check, facts = training_check(run, auto, plan, failure, per_step, full, cause, blame(per_step, inter))
         if grader.options.follow_through:
-            block_check(check, runs, inters, grader.options.private_variants)
+            block_check(check, runs, grader.options.private_variants)
         result.checks = merge_variants(per_variant, grader.options.private_variants) + [check]
         if grader.options.follow_through:
             result.fix_first = fix_first(result.checks, code, runs)
@@ -112,7 +112,7 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
     whose gradient flows through a wrong intermediate is blamed on the first such intermediate. The first
     wrong intermediate and every wrong gradient not blamed on one get a cause and hints (training/causes.py).
     """
-    explainer = None
+    explainer = Explainer(ds, variant, hints)  # each wrong gradient once, at its first wrong checkpoint
     steps = [ck.step for ck in run.checkpoints]
     batches, _ = replay(ds, variant, max(steps, default=0) + 1)
     shapes = {k: v.shape for k, v in training.init(ds, variant)[0].items()}
@@ -139,7 +139,6 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
             if c.status != PASS:
                 wrong.setdefault(name, c)
         if wrong:  # the first wrong intermediate had right inputs: its cause, before the gradients that inherit it
-            explainer = explainer or _explainer(ds, variant, hints)
             first = next(iter(wrong))
             explainer.explain(ck.step, ck.params, ix, wrong[first], ck.intermediates[first])
         checks = []
@@ -153,7 +152,6 @@ def checkpoint_checks(ds, variant, run: StudentRun, failure: str,
             elif check.status != PASS:  # its own mistake: right inputs, or a shape no input explains
                 if check.status == FAIL and upstream is not None:
                     check.upstream = [upstream.name]  # its values read a wrong intermediate too: follow-through judges it
-                explainer = explainer or _explainer(ds, variant, hints)
                 explainer.explain(ck.step, ck.params, ix, check, ck.answers[name])
             checks.append(check)
         out.append((ck.step, checks))
@@ -179,12 +177,6 @@ def inherits(upstream: CheckResult, name: str) -> str:
 def _fits(check: CheckResult) -> bool:
     """The answer's shape is its parameter's, but for size-1 dimensions (or unknown: not a shape problem)."""
     return check.shape is None or check.expected_shape is None or compare.fits(tuple(check.shape), tuple(check.expected_shape))
-
-
-def _explainer(ds, variant, hints: bool):
-    from grader.training.causes import Explainer  # the diagnosis catalogue: loaded only when a gradient is wrong
-
-    return Explainer(ds, variant, hints)
 
 
 def blame(per_step: list, inter: dict) -> str:
