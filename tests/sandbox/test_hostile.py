@@ -30,7 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "hostile"
-SECONDS = 2.0
+SECONDS = 3.0  # the time limit: memory_bomb touches its 512 MiB in 1.4-1.5 s on this machine (2 s was too close)
 SECRET = "bpn-secret-" + secrets.token_hex(8)
 HEADER = re.compile(r"^#\s*(exercise|needs|expect-[a-z-]+):\s*(.*?)\s*$", re.M)
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs the per-run uid and namespaces the grader sets up as root")
