@@ -166,7 +166,10 @@ def test_ctrl_c_during_batch_writes_grades_from_finished_records_and_exits_130(t
     rows = list(csv.DictReader((out_dir / "grades.csv").open()))
     done = [r for r in rows if r["total"]]
     assert len(rows) == 6 and 1 <= len(done) < 6 and all(r["total"] == "10" for r in done)
-    assert (out_dir / "class.html").is_file()
+    page = " ".join((out_dir / "class.html").read_text().split())
+    assert "Partial report" in page and f"before {6 - len(done)} of 6 submissions were graded" in page
+    assert page.count("interrupted (Ctrl-C) before this submission was graded") == 6 - len(done)
+    assert "the grader failed" not in page
 
 
 def test_nothing_to_grade_exits_5_and_says_what_was_ignored(tmp_path):

@@ -137,7 +137,8 @@ def run_batch(input_path, out_dir, *, names=None, options=None, jobs: int = 1, r
             drawer.shutdown(wait=True, cancel_futures=result.interrupted)
         records = {e.key: store.load(e.key) for e in entries}
         records = {k: r for k, r in records.items() if r and r.get("cache_key") == keys[k]}
-        summary = summary_mod.summarise(entries, records, absent, options, title, exercise)
+        summary = summary_mod.summarise(entries, records, absent, options, title, exercise,
+                                        failed=dict(result.failed), interrupted=result.interrupted)
         result.warnings = list(summary.warnings) + ([
             f"{len(absent)} on the roster with no submission: " + ", ".join(p.name or p.student_id or p.email for p in absent[:5])
             + (" …" if len(absent) > 5 else "") + " (in grades.csv, flagged \"no submission\")"] if absent else [])

@@ -81,6 +81,7 @@ class ClassSummary:
     histogram: str = ""  # a data: URI (PNG), filled in by classreport
     options: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)  # e.g. a group member missing from the roster
+    interrupted: bool = False  # the batch was stopped (Ctrl-C) before every submission was graded
 
     @property
     def max_total(self) -> float:
@@ -149,8 +150,13 @@ def possible_points(options, exercises) -> dict:
 
 
 def summarise(entries, records: dict, absent, options, title: str = "backprop-ninja class report",
-              exercise: int | None = None) -> ClassSummary:
-    """Rows, pass rates and incidents from the entries (identity.Entry), their records by key, and absent people."""
+              exercise: int | None = None, failed: dict | None = None, interrupted: bool = False) -> ClassSummary:
+    """Rows, pass rates and incidents from the entries (identity.Entry), their records by key, and absent people.
+
+    A submission with no record is "not graded": `failed` (key -> message) says where the grader failed on it;
+    otherwise, when the batch was `interrupted`, it was never reached.
+    """
+    failed = failed or {}
     results = {k: r["result"] for k, r in records.items() if r}
     seen = sorted({ex["id"] for res in results.values() for ex in res.get("exercises", [])})
     exercises = [exercise] if exercise else (seen or [1, 2, 3])
@@ -183,7 +189,7 @@ def summarise(entries, records: dict, absent, options, title: str = "backprop-ni
         for p in strangers:
             warnings.append(f"{p.name or p.student_id or p.email} ({entry.origin}"
                             + (f", a group of {len(entry.people)}" if len(entry.people) > 1 else "") + ") is not on the roster")
-        incidents.extend(_incidents(entry.key, who, result, link))
+        incidents.extend(_incidents(entry.key, who, result, link, _why_not_graded(failed.get(entry.key), interrupted)))
         for person in entry.people or [None]:
             rows.append(Row(key=entry.key, name=person.name if person else entry.origin,
                             student_id=person.student_id if person else "", email=person.email if person else "",
@@ -197,7 +203,7 @@ def summarise(entries, records: dict, absent, options, title: str = "backprop-ni
                         extra=dict(person.extra), flags=[NO_SUBMISSION]))
     ordered = sorted(rates.values(), key=lambda r: (r.exercise, _check_order(r)))
     return ClassSummary(title=title, rows=rows, exercises=exercises, possible=possible, rates=ordered,
-                        incidents=incidents, submissions=len(entries), warnings=warnings)
+                        incidents=incidents, submissions=len(entries), warnings=warnings, interrupted=interrupted)
 
 
 def _who(entry) -> str:
@@ -209,10 +215,18 @@ def _check_order(rate: CheckRate) -> int:
     return graded.index(rate.name) if rate.name in graded else len(graded)
 
 
-def _incidents(key: str, who: str, result: dict | None, link: str) -> list[Incident]:
+def _why_not_graded(failure: str | None, interrupted: bool) -> str:
+    """What an instructor is told of a submission with no record: the grader's failure, or the Ctrl-C before it."""
+    if failure is None and interrupted:
+        return "the batch was interrupted (Ctrl-C) before this submission was graded; run the same command again " \
+               "to grade it (what was graded is kept)"
+    return ("the grader failed on this submission (not the student's fault)" + (f": {failure}" if failure else "")
+            + "; re-run the batch to retry it")
+
+
+def _incidents(key: str, who: str, result: dict | None, link: str, why: str = "") -> list[Incident]:
     if result is None:
-        return [Incident(NOT_GRADED, key, who, "the grader failed on this submission (not the student's fault); "
-                                              "re-run the batch to retry it")]
+        return [Incident(NOT_GRADED, key, who, why or _why_not_graded(None, False))]
     found = []
     if result.get("error"):
         found.append(Incident(UNREADABLE, key, who, result["error"], scorecard=link))

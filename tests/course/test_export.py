@@ -279,3 +279,18 @@ def test_junit_failure_carries_the_diagnosis():
     failure = ET.fromstring(export.junit_xml(result).encode()).find("testsuite/testcase/failure")
     assert failure.get("message") == "dlogits differs from autograd"
     assert failure.text == "dlogits differs from autograd\nLikely cause: dlogits is missing the -1 at the target"
+
+
+def test_a_submission_without_a_record_says_why_it_was_not_graded(graded):
+    """Interrupted before it, or the grader failed on it: two causes, two messages, one flag."""
+    entries = [Entry(key=k, platform="folder", origin=k, people=[Person(k)]) for k in ("right", "late-one", "broken")]
+    records = {"right": {"result": graded["right"].to_dict()}}
+    failed = {"broken": "JobError: the worker died"}
+    summary = summarise(entries, records, [], Options(), failed=failed, interrupted=True)
+    why = {i.key: i.detail for i in summary.incidents if i.kind == "not graded"}
+    assert set(why) == {"late-one", "broken"} and summary.interrupted
+    assert "interrupted (Ctrl-C) before this submission was graded" in why["late-one"] and "failed" not in why["late-one"]
+    assert "the grader failed" in why["broken"] and "the worker died" in why["broken"]
+    assert all("not graded" in r.flags for r in summary.rows if r.key != "right")
+    whole = summarise(entries, records, [], Options(), failed=failed)
+    assert not whole.interrupted and all("the grader failed" in i.detail for i in whole.incidents if i.kind == "not graded")
