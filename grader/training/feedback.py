@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import torch
 
+from grader.results import PASS
 from grader.training import loop as training
 
 ABOUT_SAME = 1.25  # yours/reference within this factor (either way), or within the pairs' spread: "about the same"
@@ -116,16 +117,20 @@ def extras(plan, run, auto, per_step: list, facts: dict, full: dict | None, spee
         summary.append("samples: " + ", ".join(full["samples"]))
     elif full:
         summary.append(f"no evaluation: {full['error']}")
-    row = lambda c: {"name": c.name, "status": c.status, "maxdiff": c.maxdiff, "message": c.message}  # noqa: E731
+    row = lambda c: {"name": c.name, "status": c.status, "maxdiff": c.maxdiff, "message": c.message,  # noqa: E731
+                     "cause": c.diagnosis}
     table = [{"step": step, "checks": [row(c) for c in checks], "intermediates": [row(c) for c in inter.get(step, [])]}
              for step, checks in per_step]
+    # where the block's mistake starts at each checkpoint: the first wrong intermediate (the later ones inherit it)
+    starts = (next((c["name"] for c in ck["intermediates"] if c["status"] != PASS), None) for ck in table)
+    wrong = [name for name in dict.fromkeys(starts) if name is not None]
     if plot:
         from grader.training.plots import loss_curves_png
     timed = speed(run)
     return {"summary": summary, "training": {
         "mode": "full" if plan.full else "quick", "steps": run.steps, "steps_done": run.done, "stop": run.stop,
         "seconds": round(run.seconds, 3), "loss": facts, "curves": panels, "plot": loss_curves_png(panels) if plot else "",
-        "checkpoints": table, "full": full, "reference_full": REFERENCE_FULL, "lecture_full": LECTURE_FULL,
+        "checkpoints": table, "wrong_intermediates": _wrong_rows(table, wrong), "full": full, "reference_full": REFERENCE_FULL, "lecture_full": LECTURE_FULL,
         "timing": {"backward_ms": round(run.backward_ms, 4), "reference_ms": round(timed.get("reference_ms", 0.0), 4),
                    "autograd_backward_ms": round(auto.backward_ms, 4), "autograd_step_ms": round(auto.step_ms, 4),
                    "reference_step_ms": round(run.reference_ms, 4), "limit_seconds": round(run.limit, 3),
@@ -157,3 +162,14 @@ def progress_bar(plan):
             if isinstance(loss, (int, float)):
                 bar.update(task, loss=f"{loss:.4f}")
         yield update
+
+
+def _wrong_rows(table: list, names: list) -> list:
+    """The block's intermediates that are wrong at some checkpoint, a row each: its cell per step, its first cause."""
+    rows = []
+    for name in names:
+        cells = [next((c for c in ck["intermediates"] if c["name"] == name), None) for ck in table]
+        first = next((c for c in cells if c is not None and c["status"] != PASS), None)
+        rows.append({"name": name, "cells": cells, "cause": first["cause"] if first else "",
+                     "step": next(ck["step"] for ck, c in zip(table, cells) if c is first)})
+    return rows

@@ -61,6 +61,7 @@ def test_reference_solution_trains_like_autograd(ex4):
     assert t["timing"]["pairs"] >= 3 and 0 < t["timing"]["reference_step_ms"] and t["timing"]["limit_seconds"] > 3
     names = [c["name"] for c in t["checkpoints"][0]["intermediates"]]
     assert names == ["logits", "h", "hpreact", "hprebn", "embcat", "emb"]  # what the reference block defines
+    assert t["wrong_intermediates"] == []
     json.dumps(ex.to_dict())  # results stay JSON-able
     html = report.render("_exercise.html.j2", ex=ex)
     assert "data:image/png;base64," in html and "step 100" in html and "trains as autograd does" in html
@@ -83,6 +84,15 @@ def test_a_wrong_intermediate_is_blamed_where_it_starts(ex4):
     # the scorecard opens with the lines to fix, as exercises 1-3's do
     assert ex.fix_first == ["line 7 and line 8: `dlogits = F.softmax(logits, 1) / dlogits[range(n), Yb] -= 1` "
                             "(dlogits is wrong here)"]
+    # the checkpoint table shows the wrong intermediate under the seven gradients, with its cause
+    t = ex.extra["training"]
+    assert [w["name"] for w in t["wrong_intermediates"]] == ["logits"]
+    wrong = t["wrong_intermediates"][0]
+    assert wrong["step"] == 0 and wrong["cause"].startswith("dlogits is n = 32 times too large")
+    assert all(c["status"] == "fail" for c in wrong["cells"]) and len(wrong["cells"]) == len(t["checkpoints"])
+    html = " ".join(report.render("_exercise.html.j2", ex=ex).split())
+    assert "dlogits <span class=\"muted\">(inside your block)</span>" in html
+    assert "of your <span class=\"mono\">dlogits</span> inside the block (wrong from step 0; what is computed from it inherits it): dlogits is n = 32" in html
 
 
 def test_an_intermediate_that_means_something_else_costs_nothing(ex4):
