@@ -237,9 +237,11 @@ class Grader:
             parsed = statements.parse_quietly(code.code, notebook.parse)
             result.checks, result.fix_first = self.follow(run, written, parsed)
             outcome = run.written[0][1]
-            writes = {line for st in parsed if st.writes & set(ex.gradient_names) for line in range(st.lineno, st.end_lineno + 1)}
-            if not outcome.stopped and outcome.error and not outcome.error.get("integrity") and outcome.error.get("lineno") in writes:
-                result.error = ""  # told once, on the row of the gradient whose statement raised
+            line, wrong = outcome.error.get("lineno") if outcome.error else None, {c.name for c in result.checks if not c.passed}
+            told = any(st.lineno <= line <= st.end_lineno and {n for n in wrong if "d" + n in st.writes} for st in parsed) \
+                if isinstance(line, int) else False
+            if told and not outcome.stopped and not outcome.error.get("integrity"):
+                result.error = ""  # told once, on the row of the gradient whose statement raised (not if it was assigned again)
         else:
             result.checks = merge_variants(written, private=self.options.private_variants)
         if placeholder_zeros(run):

@@ -32,7 +32,19 @@ def describe_failure(outcome, code) -> str:
     if not err:
         return ""
     where = code.locate(err["lineno"]) if isinstance(err.get("lineno"), int) else "somewhere in your code"
-    return f"{where}: {err.get('message', 'an error')}"
+    return f"{where}: {_before_assigned(err, code) or err.get('message', 'an error')}"
+
+
+_UNDEFINED = re.compile(r"^uses `(\w+)`, which the lecture's forward pass does not define \((\w+)\)$")
+
+
+def _before_assigned(err: dict, code) -> str:
+    """'uses `demb` before your code assigns it (cell 12, line 40)': a NameError on a name assigned further down."""
+    m = _UNDEFINED.match(str(err.get("message", "")))
+    if not m or not isinstance(err.get("lineno"), int):
+        return ""
+    later = code.assigned_after(m.group(1), err["lineno"])
+    return f"uses `{m.group(1)}` before your code assigns it ({code.locate(later)}) ({m.group(2)})" if later else ""
 
 
 GENERIC = {FAIL: "its values are wrong there", ERROR: "your code raised an error or stopped there",

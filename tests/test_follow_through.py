@@ -105,6 +105,54 @@ def test_a_crash_in_one_cell_does_not_stop_the_next_cell(grader, tmp_path):
     assert "undefined_helper" in ex.error and "never printed" not in ex.output
 
 
+def test_the_same_in_a_py_export_its_cell_markers_are_cells(grader, write):
+    """A notebook saved as .py (`# %%`) runs cell by cell too: a crash in one cell does not stop the next one."""
+    lines = EX1.splitlines()
+    path = write("export.py", "# %%\n# Exercise 1\n" + "\n".join(lines[:8]) + "\nscratch = undefined_helper(dprobs)\n"
+                               "print('never printed')\n# %%\n" + "\n".join(lines[8:]) + "\n")
+    ex = grader.grade([path], exercise=1).exercise(1)
+    assert ex.score == 26, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert "undefined_helper" in ex.error and "never printed" not in ex.output
+    assert not [c.message for c in ex.checks if "never ran" in c.message]  # the second cell ran: plain passes
+    two = write("export2.py", "# %%\n# Exercise 2\ndlogits = F.softmax(logits, 1) * scale\n# %%\n"
+                              "dlogits = F.softmax(logits, 1)\ndlogits[range(n), Yb] -= 1\ndlogits /= n\n")
+    ex2 = grader.grade([two], exercise=2).exercise(2)
+    assert ex2.score == ex2.max_score and ex2.error.startswith("line 3: uses `scale`")
+
+
+def scratch_then_answer(tmp_path, scratch: str, name: str = "scratch.ipynb") -> Path:
+    """A notebook: a scratch cell written before the gradients it uses exist, then the whole exercise 1."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(scratch), nbformat.v4.new_markdown_cell("## Exercise 1"),
+                nbformat.v4.new_code_cell(EX1)]
+    nbformat.write(nb, tmp_path / name)
+    return tmp_path / name
+
+
+def test_a_gradient_assigned_again_after_its_cell_raised_counts_as_assigned_last(grader, tmp_path):
+    """Run top to bottom, the scratch cell raises (demb does not exist yet); the exercise's own cell assigns dC
+    afresh later, and that one counts: dC passes, and the error is told once, as the exercise's note."""
+    path = scratch_then_answer(tmp_path, "dC = torch.zeros_like(C)\nfor k in range(n):\n    dC[Xb[k]] += demb[k]")
+    ex = grader.grade([path], exercise=1).exercise(1)
+    assert ex.score == 26, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert ex.error.startswith("cell 1, line 3: uses `demb` before your code assigns it (cell 3, line ")
+    assert ex.error.endswith(") (NameError)") and ex.fix_first == []
+
+
+def test_a_gradient_only_updated_after_its_cell_raised_keeps_the_error(grader, tmp_path):
+    """`dC += ...` after the raise builds on what the raising cell left (here ones, never zeroed again): dC is wrong,
+    and its error stays the raise in its first cell, where follow-through finds its first own statement failing."""
+    code = EX1.replace("dC = torch.zeros_like(C)", "")
+    assert code != EX1
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("dC = torch.ones_like(C)\ndC += demb.sum() * 0"),
+                nbformat.v4.new_markdown_cell("## Exercise 1"), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, tmp_path / "update.ipynb")
+    ex = grader.grade([tmp_path / "update.ipynb"], exercise=1).exercise(1)
+    assert set(failing(ex)) == {"C"} and failing(ex)["C"].status == "error", [(c.name, c.message) for c in ex.checks]
+    assert failing(ex)["C"].message.startswith("cell 1, line 2 raised NameError")
+
+
 def test_what_the_follow_through_run_prints_or_raises_never_reaches_the_result(grader, write):
     # dlogprobs is zero as written; given the right value its |sum| is exactly 1.0
     code = EX1.replace("dlogprobs[range(n), Yb] = -1.0 / n", "pass").replace(

@@ -291,6 +291,10 @@ def run_follow_through(statements: list[Statement], ns: dict, graded, order: tup
         if error is not None:
             for name in mine:
                 raised.setdefault(name, [st.lineno, str(error.get("type", "Exception"))])
+        else:  # assigned afresh after a statement for it raised: the last one counts, as in the run as written
+            for name in mine:
+                if name in raised and _assigns_afresh(st, "d" + name):
+                    del raised[name]
         for name in mine:
             if last[name] == i:
                 if name not in raised:
@@ -303,6 +307,12 @@ def run_follow_through(statements: list[Statement], ns: dict, graded, order: tup
 
 
 _MISSING = object()
+
+
+def _assigns_afresh(st: Statement, name: str) -> bool:
+    """`name = ...` that does not read `name`: what came before it no longer matters."""
+    return (isinstance(st.node, ast.Assign) and name not in st.reads
+            and any(isinstance(t, ast.Name) and t.id == name for t in st.node.targets))
 
 
 def _keep(value):

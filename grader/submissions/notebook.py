@@ -46,6 +46,7 @@ class Cell:
     kind: str  # "code", "markdown" or "raw"
     source: str
     offset: int = 0  # lines of the file before this cell (.py exports)
+    group: int | None = None  # the cell Jupyter runs it in (a .py export's cells too); None: the file runs as one
 
     def where(self, line: int) -> tuple[int | None, int]:
         """(cell number, line) of line `line` (1-based) of this cell."""

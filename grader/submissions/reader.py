@@ -39,6 +39,7 @@ class ExerciseCode:
     notes: list[str] = field(default_factory=list)
     checkers: tuple[str, ...] = ("cmp",)  # names of the student's cmp-like functions (bind them to a no-op)
     hints: dict[str, str] = field(default_factory=dict)  # gradient -> "did you mean `dlogits_a` or `dlogits_b`?"
+    groups: list | None = None  # per line, the cell Jupyter runs it in (Cell.group); None: as line_map's cells
 
     def locate(self, lineno: int) -> str:
         """'cell 12, line 7' (notebook) or 'line 7' (.py) for line `lineno` of `code`."""
@@ -61,10 +62,15 @@ class ExerciseCode:
             return False
         return isinstance(error.get("lineno"), int) and error["lineno"] <= first
 
+    def assigned_after(self, name: str, line: int) -> int | None:
+        """The first line after `line` that assigns `name` (None when none does)."""
+        return min((w.line for w in analyse(self.code).writes if w.name == name and w.line > line), default=None)
+
     def cell_starts(self) -> list[int]:
-        """The first line of each cell in the code (Jupyter runs cells one after another; a .py is one cell)."""
+        """The first line of each cell in the code (Jupyter runs cells one after another; a .py without cell markers is one)."""
         starts, previous = [], object()
-        for i, (cell, _) in enumerate(self.line_map, start=1):
+        cells = self.groups if self.groups is not None else [cell for cell, _ in self.line_map]
+        for i, cell in enumerate(cells, start=1):
             if cell != previous:
                 starts.append(i)
                 previous = cell
@@ -130,7 +136,7 @@ def notebook_cells(path: Path, text: str) -> list[Cell]:
             source = "".join(source)
         if not isinstance(source, str) or not isinstance(c.get("cell_type", "raw"), str):
             raise SubmissionError(f"{path.name}: not a Jupyter notebook (cell {k} is malformed)")
-        cells.append(Cell(k, c.get("cell_type", "raw"), source.replace("\r\n", "\n")))
+        cells.append(Cell(k, c.get("cell_type", "raw"), source.replace("\r\n", "\n"), group=k))
     if not any(c.kind == "code" and c.source.strip() for c in cells):
         raise SubmissionError(f"{path.name}: empty notebook (no code cells)")
     return cells
@@ -148,7 +154,7 @@ def py_cells(text: str) -> list[Cell] | None:
         body = lines[start + 1:end]
         if kind == "markdown":
             body = [re.sub(r"^# ?", "", line) for line in body]
-        cells.append(Cell(None, kind, "\n".join(body), offset=start + 1))
+        cells.append(Cell(None, kind, "\n".join(body), offset=start + 1, group=len(cells)))  # Jupyter's cells
     return cells
 
 
@@ -193,7 +199,8 @@ def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int
     while keys and not chosen[keys[0]].strip():
         keys.pop(0)
     code = "".join(chosen[key] + "\n" for key in keys)
-    return ExerciseCode(ex, code, source, [cells[i].where(k) for i, k in keys], notes, _checkers(infos))
+    return ExerciseCode(ex, code, source, [cells[i].where(k) for i, k in keys], notes, _checkers(infos),
+                        groups=[cells[i].group for i, _ in keys])
 
 
 def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
@@ -333,6 +340,8 @@ def adapt(code: ExerciseCode, aliases: dict[str, str]) -> ExerciseCode:
     if before or after:
         code.code = "".join(line + "\n" for line in before) + code.code + "".join(line + "\n" for line in after)
         code.line_map = [(None, 0)] * len(before) + code.line_map + [(None, 0)] * len(after)
+        if code.groups is not None:
+            code.groups = [None] * len(before) + code.groups + [None] * len(after)
     code.notes += notes
     code.hints.update(hints)
     return code

@@ -98,7 +98,7 @@ def split_at_headers(cell: Cell) -> list[Cell]:
     if not cuts or any(analyse("\n".join(part)).tree is None for part in parts):
         return [cell]
     starts = [1] + cuts
-    return [Cell(cell.number, "code", "\n".join(part), cell.offset + a - 1) for a, part in zip(starts, parts)]
+    return [Cell(cell.number, "code", "\n".join(part), cell.offset + a - 1, cell.group) for a, part in zip(starts, parts)]
 
 
 def cell_name(cell: Cell) -> str:
