@@ -200,7 +200,7 @@ class Grader:
         if run.written and (not run.code.attempted or not run.written[0][1].meta.get("values")):
             return  # not attempted, or the run sent nothing back: the hidden variants cannot change that
         options = {"checkers": list(run.code.checkers), "cells": run.code.cell_starts(),
-                   "reach": scan.flagged_lines(run.code.code)}
+                   "reach": scan.flagged_lines(run.code.code, tuple(run.code.cell_starts()))}
         outcome = self.sandbox.run(run.ex.id, run.code.code, variant, self.options.limits, options=options, session=session)
         run.written.append((variant, outcome))
 
@@ -208,7 +208,7 @@ class Grader:
         """The follow-through runs (grader/sandbox/statements.py), one fresh child each; what they print is dropped."""
         if not (self.options.follow_through and len(run.ex.graded) > 1 and run.code.attempted):
             return
-        options = {"checkers": list(run.code.checkers), "mode": "follow_through"}
+        options = {"checkers": list(run.code.checkers), "mode": "follow_through", "cells": run.code.cell_starts()}
         session = f"follow-through-{os.getpid()}-{id(run)}"  # a child of their own, shared by this exercise's variants
         try:
             for variant, outcome in run.written:
@@ -234,7 +234,7 @@ class Grader:
         result.seconds = sum(o.seconds for _, o in run.written)
         self.describe_run(result, run.written[0][1], code)
         if run.followed or run.right:
-            parsed = statements.parse_quietly(code.code, notebook.parse)
+            parsed = statements.parse_quietly(code.code, notebook.parse, code.cell_starts())
             result.checks, result.fix_first = self.follow(run, written, parsed)
             outcome = run.written[0][1]
             line, wrong = outcome.error.get("lineno") if outcome.error else None, {c.name for c in result.checks if not c.passed}
@@ -300,7 +300,7 @@ class Grader:
             if isinstance(warning, dict) and isinstance(warning.get("lineno"), int):
                 result.notes.append(f"{code.locate(warning['lineno'])}: {warning.get('message', '')} "
                                     "(skipped: that line assigns nothing)")
-        found = dict(scan.scan(code.code))
+        found = dict(scan.scan(code.code, cell_starts=tuple(code.cell_starts())))
         for line in reach.unreached(found, outcome.meta.get("reached")):  # flagged code that never ran
             result.notes.append(f"{code.locate(line)}: {found.pop(line)}, in code that never ran (not counted; for the instructor)")
         if outcome.error and outcome.error.get("integrity"):

@@ -32,7 +32,13 @@ def describe_failure(outcome, code) -> str:
     if not err:
         return ""
     where = code.locate(err["lineno"]) if isinstance(err.get("lineno"), int) else "somewhere in your code"
-    return f"{where}: {_before_assigned(err, code) or err.get('message', 'an error')}"
+    message = _before_assigned(err, code) or str(err.get("message", "an error"))
+    if err.get("type") in ("SyntaxError", "IndentationError", "TabError"):  # "... after 'for' statement on line 5"
+        message = _ON_LINE.sub(lambda m: f"at {code.locate(int(m.group(1)))}", message)
+    return f"{where}: {message}"
+
+
+_ON_LINE = re.compile(r"\bon line (\d+)\b")
 
 
 _UNDEFINED = re.compile(r"^uses `(\w+)`, which the lecture's forward pass does not define \((\w+)\)$")

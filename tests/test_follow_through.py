@@ -120,6 +120,27 @@ def test_the_same_in_a_py_export_its_cell_markers_are_cells(grader, write):
     assert ex2.score == ex2.max_score and ex2.error.startswith("line 3: uses `scale`")
 
 
+def test_a_cell_that_does_not_compile_fails_alone(grader, tmp_path):
+    """Jupyter compiles each cell on its own: a scratch cell with a broken indent raises there, the rest runs."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Exercise 1"),
+                nbformat.v4.new_code_cell("dC = torch.zeros_like(C)\nfor k in range(n):\ndC[Xb[k]] += demb[k]"),
+                nbformat.v4.new_code_cell(EX1)]
+    nbformat.write(nb, tmp_path / "indent.ipynb")
+    ex = grader.grade([tmp_path / "indent.ipynb"], exercise=1).exercise(1)
+    assert ex.score == 26, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert ex.error == ("cell 2, line 3: IndentationError: expected an indented block after 'for' statement "
+                        "at cell 2, line 2")
+    nb.cells.append(nbformat.v4.new_code_cell("loss.backward()\ndC = C.grad"))  # the scan reads every cell that parses
+    nbformat.write(nb, tmp_path / "indent.ipynb")
+    ex = grader.grade([tmp_path / "indent.ipynb"], exercise=1).exercise(1)
+    assert ex.integrity == ["cell 4, line 2: reads .grad (autograd's answer)"] and ex.score == 0
+    one = tmp_path / "one.py"  # one cell (a stub): its SyntaxError is the whole run's, as before
+    one.write_text(EX1.replace("dh = dlogits @ W2.T", "dh = dlogits @@ W2.T"))
+    ex = grader.grade([one], exercise=1).exercise(1)
+    assert ex.score == 0 and ex.error.startswith("line ") and "SyntaxError" in ex.error
+
+
 def scratch_then_answer(tmp_path, scratch: str, name: str = "scratch.ipynb") -> Path:
     """A notebook: a scratch cell written before the gradients it uses exist, then the whole exercise 1."""
     nb = nbformat.v4.new_notebook()

@@ -184,7 +184,8 @@ class Session:
         """The follow-through run: the student's answers given right inputs (never shown, only compared)."""
         s, values = forward_values(ds, variant)
         correct = statements.lazily(model.manual_gradient_steps(s, values))  # as far as a name, no further
-        out = follow_through(request["code"], ns, graded, correct, self.compiled)
+        cells = [c for c in (request.get("options") or {}).get("cells") or [1] if isinstance(c, int)]
+        out = follow_through(request["code"], ns, graded, correct, self.compiled, cells)
         self._reset()
         answers = {"d" + name: value for name, value in out["answers"].items()}
         tensors, described = collect(answers, [n for n in graded if n in out["answers"]], request["limits"]["max_numel"])

@@ -19,7 +19,7 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
     for frame, line in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == STUDENT_FILE:
             lineno = line
-    text = str(exc).strip().splitlines()
+    text = str(exc.msg if isinstance(exc, SyntaxError) and exc.msg else exc).strip().splitlines()  # no "(<file>, line N)"
     message = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
     if isinstance(exc, NameError) and getattr(exc, "name", None) and exc.name not in ns:
         message = f"uses `{exc.name}`, which the lecture's forward pass does not define ({type(exc).__name__})"
@@ -69,9 +69,10 @@ def run_code(code: str, ns: dict, compiled: dict | None = None, graded=(), cell_
 def run_cells(code: str, ns: dict, compiled: dict | None, graded, cell_starts,
               reach: tuple = ()) -> tuple[dict | None, list, dict]:
     """run_code's work: (first error, warnings, {"errors": [...], "changed": {...}})."""
-    key = (code, tuple(reach)) if reach else code
+    key = (code, tuple(reach), tuple(cell_starts))
     try:
-        statements = compiled[key] if compiled is not None and key in compiled else statements_mod.parse(code, STUDENT_FILE, reach)
+        statements = compiled[key] if compiled is not None and key in compiled else \
+            statements_mod.parse(code, STUDENT_FILE, reach, cell_starts)
     except SyntaxError as exc:
         err = student_error(exc, code, ns)
         return err, [], {"errors": [err], "changed": {}}
@@ -84,10 +85,12 @@ def run_cells(code: str, ns: dict, compiled: dict | None, graded, cell_starts,
     return first, warnings, ran
 
 
-def follow_through(code: str, ns: dict, graded, correct, compiled: dict | None = None) -> dict:
+def follow_through(code: str, ns: dict, graded, correct, compiled: dict | None = None, cell_starts=(1,)) -> dict:
     """The follow-through run (grader/sandbox/statements.py): answers given right inputs, what raised, what changed."""
+    key = (code, (), tuple(cell_starts))
     try:
-        statements = compiled[code] if compiled is not None and code in compiled else statements_mod.parse(code, STUDENT_FILE)
+        statements = compiled[key] if compiled is not None and key in compiled else \
+            statements_mod.parse(code, STUDENT_FILE, (), cell_starts)
     except SyntaxError as exc:
         return {"answers": {}, "raised": {}, "changed": {}, "syntax": [exc.lineno, "SyntaxError"]}
     warnings, integrity = [], []

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from grader import cells
+
 WATCH_NUMEL = 1 << 20  # gradients are small; a huge "answer" is not copied (it fails as too large anyway)
 INPLACE_SUFFIX = "_"  # x.add_(...), x.index_add_(...), x.zero_(): tensor methods that change x
 
@@ -112,27 +114,39 @@ def _named(stmt: ast.stmt, code) -> "Statement":
     return Statement(stmt, code, writes_of(stmt, nodes), reads_of(stmt, nodes))
 
 
-def parse(code: str, filename: str, reach: tuple = ()) -> list[Statement]:
+def parse(code: str, filename: str, reach: tuple = (), cell_starts=(1,)) -> list[Statement]:
     """The code's top-level statements, compiled one by one; SyntaxError as Python raises it.
 
-    `reach`: flagged lines that get a recording call before them (grader/sandbox/reach.py)."""
-    tree = ast.parse(code, filename)
+    `reach`: flagged lines that get a recording call before them (grader/sandbox/reach.py). `cell_starts`:
+    code that does not compile as a whole is compiled cell by cell, as Jupyter does (grader/cells.py)."""
+    try:
+        trees = [ast.parse(code, filename)]
+    except SyntaxError as whole:
+        try:
+            trees = [t if isinstance(t, ast.AST) else ast.Module([cells.raising(t, filename)], type_ignores=[])
+                     for t in cells.trees(code, cell_starts)]
+        except SyntaxError:
+            raise whole from None  # one cell: Python's own error, as it was
     if reach:
         from grader.sandbox import reach as reach_lines
 
-        tree = reach_lines.instrument(tree, reach)
-    return [_named(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec")) for stmt in tree.body]
+        trees = [reach_lines.instrument(tree, reach) for tree in trees]
+    return [_named(stmt, compile(ast.Module([stmt], type_ignores=[]), filename, "exec")) for t in trees for stmt in t.body]
 
 
-def parse_quietly(code: str, parse=ast.parse) -> list[Statement]:
+def parse_quietly(code: str, parse=ast.parse, cell_starts=(1,)) -> list[Statement]:
     """The statements with what they write and read, not compiled (the parent's view); [] if it does not parse.
 
-    `parse`: the parser (the parent passes its cached one, grader/submissions/notebook.py's)."""
+    `parse`: the parser (the parent passes its cached one, grader/submissions/notebook.py's); `cell_starts`:
+    as for parse(): a cell that does not parse is left out, the others kept."""
     try:
-        tree = parse(code)
+        try:
+            trees = [parse(code)]
+        except SyntaxError:
+            trees = cells.trees(code, cell_starts, parse)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    return [_named(stmt, None) for stmt in tree.body]
+    return [_named(stmt, None) for t in trees if isinstance(t, ast.AST) for stmt in t.body]
 
 
 def last_writers(statements: list[Statement], names) -> dict:

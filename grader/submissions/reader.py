@@ -170,12 +170,6 @@ def paragraph_cells(text: str) -> list[Cell]:
     return cells
 
 
-def _where(cell: Cell, line: int) -> str:
-    """'cell 12 line 3' (or 'line 40' in a .py file), for notes."""
-    number, line = cell.where(line)
-    return f"line {line}" if number is None else f"cell {number} line {line}"
-
-
 def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int], loop: int | None,
            source: str) -> ExerciseCode:
     """The code of one exercise: its cells (or the loop's backward block) plus the helpers it calls."""
@@ -191,7 +185,7 @@ def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int
             where = f"lines {first}-{last}" if number is None else f"cell {number} lines {first}-{last}"
             notes.append(f"{where} (the forward pass) are left out of exercise {ex}")
         chosen.update({(i, k): lines[k - 1] for k in range(start, len(lines) + 1)})
-    notes += _rewrites(ex, cells, infos, members)
+    notes += sections.rewrites(ex, cells, infos, members)
     _add_helpers(chosen, infos, members + ([loop] if loop is not None else []), loop)
     keys = sorted(chosen)
     while keys and not chosen[keys[-1]].strip():
@@ -201,17 +195,6 @@ def _build(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int
     code = "".join(chosen[key] + "\n" for key in keys)
     return ExerciseCode(ex, code, source, [cells[i].where(k) for i, k in keys], notes, _checkers(infos),
                         groups=[cells[i].group for i, _ in keys])
-
-
-def _rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
-    """Notes for a graded name assigned afresh in more than one cell (the last one counts)."""
-    notes = []
-    for name in GRADED[ex]:
-        spots = [(i, w.line) for i in members for w in infos[i].writes if w.name == name and w.kind == "assign"]
-        if len({i for i, _ in spots}) > 1:
-            where = ", ".join(_where(cells[i], line) for i, line in spots)
-            notes.append(f"{name} is written {len(spots)} times ({where}); the last one counts")
-    return notes
 
 
 def _checker_defs(tree: ast.Module | None) -> tuple[ast.stmt, ...]:

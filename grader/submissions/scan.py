@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 
+from grader import cells
 from grader.submissions.notebook import parse
 
 # attribute names whose use means the code asks autograd (or rebuilds a graph)
@@ -205,26 +206,31 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, _ATTRS["enable_grad"] if node.id == "enable_grad" else _MODULES["functorch"])
 
 
-def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0) -> list[tuple[int, str]]:
+def scan(code: str, checkers: tuple = ("cmp",), _depth: int = 0, cell_starts: tuple = ()) -> list[tuple[int, str]]:
     """(line, what) for each use of autograd in `code`; [] if it does not parse (the run reports that).
 
     `checkers`: names of the student's own cmp-like functions, whose reading of t.grad is the
-    lecture's and harmless (the grader replaces them with a no-op).
+    lecture's and harmless (the grader replaces them with a no-op). `cell_starts`: code that does not
+    parse as a whole is scanned cell by cell, as the child runs it (grader/cells.py).
     """
-    return list(_scan(code, tuple(checkers), _depth))
+    return list(_scan(code, tuple(checkers), _depth, tuple(cell_starts)))
 
 
 @functools.lru_cache(maxsize=32)  # one exercise's code is scanned for each of its runs and its report
-def _scan(code: str, checkers: tuple, depth: int) -> tuple:
+def _scan(code: str, checkers: tuple, depth: int, cell_starts: tuple = ()) -> tuple:
+    scanner = _Scanner(checkers, depth)
     try:
-        tree = parse(code)
-        scanner = _Scanner(checkers, depth)
-        scanner.visit(tree)
+        try:
+            trees = [parse(code)]
+        except SyntaxError:
+            trees = [t for t in cells.trees(code, cell_starts) if isinstance(t, ast.AST)]
+        for tree in trees:
+            scanner.visit(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: the child cannot compile it either
         return ()
     return tuple(sorted(set(scanner.found)))
 
 
-def flagged_lines(code: str) -> list[int]:
+def flagged_lines(code: str, cell_starts: tuple = ()) -> list[int]:
     """The lines scan() flags: the child reports which of them ran (grader/sandbox/reach.py)."""
-    return sorted({line for line, _ in scan(code) if isinstance(line, int)})
+    return sorted({line for line, _ in scan(code, cell_starts=cell_starts) if isinstance(line, int)})

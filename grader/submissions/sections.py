@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.submissions import names as student_names
-from grader.submissions.notebook import EX1_GRADS, Cell, Info, analyse, compatible, detect, headers_of
+from grader.submissions.notebook import EX1_GRADS, GRADED, Cell, Info, analyse, compatible, detect, headers_of
 
 EXERCISE_IDS = (1, 2, 3, 4)
 _FRESH_ONLY = ("dlogits", "dhprebn")  # exercise 1 assigns these too; afresh after it, they start exercise 2 (3)
@@ -104,3 +104,25 @@ def split_at_headers(cell: Cell) -> list[Cell]:
 def cell_name(cell: Cell) -> str:
     """'cell 12', or 'the cell at line 40' of a .py export."""
     return f"cell {cell.number}" if cell.number is not None else f"the cell at line {cell.offset + 1}"
+
+
+def rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
+    """Notes for a graded name assigned afresh in more than one cell (the last one counts)."""
+    notes, groups = [], {}  # the cells a name is written in -> [(name, its note)]
+    for name in GRADED[ex]:
+        spots = [(i, w.line) for i in members for w in infos[i].writes if w.name == name and w.kind == "assign"]
+        if len({i for i, _ in spots}) > 1:
+            where = ", ".join(_where(cells[i], line) for i, line in spots)
+            groups.setdefault(tuple(sorted({i for i, _ in spots})), []).append(
+                (name, f"{name} is written {len(spots)} times ({where}); the last one counts"))
+    for items in groups.values():  # the exercise written out twice: one note, not one per gradient
+        notes += [text for _, text in items] if len(items) <= 3 else [
+            f"{len(items)} gradients are written more than once, in the same cells: {items[0][1].removesuffix('; the last one counts')}"
+            f", and so for {', '.join(n for n, _ in items[1:4])}, …; the last one counts"]
+    return notes
+
+
+def _where(cell: Cell, line: int) -> str:
+    """'cell 12 line 3' (or 'line 40' in a .py file), for notes."""
+    number, line = cell.where(line)
+    return f"line {line}" if number is None else f"cell {number} line {line}"
