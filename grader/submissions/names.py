@@ -155,6 +155,38 @@ def forward_aliases(infos: list[Info]) -> dict[str, str]:
     return aliases
 
 
+def student_aliases(infos: list[Info]) -> dict[str, str]:
+    """The student's names -> the lecture's: their forward tensors (forward_aliases), their gradients (cmp_pairs)."""
+    aliases = forward_aliases(infos)
+    aliases.update(cmp_pairs(infos, aliases))
+    return aliases
+
+
+def cmp_pairs(infos: list[Info], aliases: dict[str, str]) -> dict[str, str]:
+    """The student's gradient names their own cmp calls pair with the lecture's: `cmp('logprobs', dL_dlp, logprobs)`
+    makes dL_dlp their dlogprobs. A call of any name counts when it reads (a label, a name, a forward tensor);
+    a name paired with two gradients, or a gradient with two names, is left out."""
+    pairs: dict[str, set] = {}
+    for info in infos:
+        for node in _calls(info.tree):
+            args = list(node.args) + [k.value for k in node.keywords if k.arg in ("dt", "t")]
+            if len(args) < 3 or not (isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)) \
+                    or not all(isinstance(a, ast.Name) for a in args[1:3]):
+                continue
+            mine, forward = args[1].id, aliases.get(args[2].id, args[2].id)
+            if "d" + forward in EX1_GRADS + EX4_GRADS and mine != "d" + forward and mine not in ALL_WRITES | LECTURE:
+                pairs.setdefault(mine, set()).add("d" + forward)
+    targets = [next(iter(t)) for t in pairs.values() if len(t) == 1]
+    return {mine: next(iter(t)) for mine, t in pairs.items() if len(t) == 1 and targets.count(next(iter(t))) == 1}
+
+
+def _calls(tree: ast.AST | None):
+    """The calls of the top-level statements of `tree` (a cmp call is never inside a function's body here)."""
+    for stmt in _statements(tree) if tree is not None else ():
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            yield stmt.value
+
+
 def _agrees(mine: str, ref: str, aliases: dict[str, str]) -> bool:
     """A name of the student can stand for the lecture's `ref` (a lecture name stands only for itself)."""
     if mine in LECTURE or mine in ALL_WRITES:
@@ -178,7 +210,11 @@ def _one_edit(a: str, b: str) -> bool:
 
 def close(mine: str, graded: str, aliases: dict[str, str] | None = None) -> bool:
     """`mine` is a near name of the gradient `graded`: dlogits_fast, dh_prebn, dbnvarinv, dnorms_logits, dbnsqdiff (aliased)."""
-    if mine == graded or mine in ALL_WRITES or not mine.startswith("d"):
+    if mine == graded or mine in ALL_WRITES:
+        return False
+    if aliases and aliases.get(mine) == graded:  # paired with it by the student's own cmp call (cmp_pairs)
+        return True
+    if not mine.startswith("d"):
         return False
     if aliases and aliases.get(mine[1:]) == graded[1:]:
         return True
@@ -228,6 +264,11 @@ def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str],
         else:
             hints[target] = "did you mean " + " or ".join(f"`{h}`" for h in hits) + "?"
             notes.append(f"{target} is never assigned; {hints[target]}")
+    graded_as = [n for n in notes if n.startswith("graded `")]
+    if len(graded_as) > 3:  # your own naming throughout: one note
+        notes = [n for n in notes if n not in graded_as] + [
+            f"your names for {len(graded_as)} gradients are graded as the lecture's (your cmp calls or the names say which): "
+            + ", ".join(n.removeprefix("graded ") for n in graded_as[:4]) + ", …"]
     if before:
         notes.append("your names for the lecture's tensors are bound to the grader's: " +
                      ", ".join(line.replace(" = ", " is ") for line in before))

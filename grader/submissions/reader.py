@@ -303,7 +303,7 @@ def _load(path: Path, exercise: int | None) -> Submission:
             raise SubmissionError(f"{path.name}: no exercise found: {_NOT_FOUND}")
         loop = 0 if ex == 4 and info.loop else None
         code = _build(ex, [Cell(None, "code", text)], {0: info}, [] if loop == 0 else [0], loop, bounds.shown(path))
-        code = adapt(code, student_names.forward_aliases([info]))
+        code = adapt(code, student_names.student_aliases([info]))
         return Submission(path, {ex: code}, [])
     exercises = find_exercises(cells, bounds.shown(path))
     if exercise is not None:

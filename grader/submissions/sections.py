@@ -34,7 +34,7 @@ def assign(cells: list[Cell]) -> Sections:
     cells = [part for cell in cells for part in split_at_headers(cell)]
     infos = {i: analyse(c.source) for i, c in enumerate(cells) if c.kind == "code"}
     members: dict[int, list[int]] = {ex: [] for ex in EXERCISE_IDS}
-    aliases = student_names.forward_aliases([infos[i] for i in sorted(infos)])
+    aliases = student_names.student_aliases([infos[i] for i in sorted(infos)])  # yb -> Yb, dL_dlp -> dlogprobs
     loops, seen, context = [], set(), None
     owner: dict[str, tuple[int, int]] = {}  # gradient -> (exercise, cell) of its last fresh assignment
     last_header = -1  # index of the last cell holding an exercise header

@@ -1,6 +1,8 @@
 """grader/submissions/names.py: forward tensors the student renamed, recognised by what their statement computes."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grader.submissions import names
@@ -57,3 +59,28 @@ def test_a_renamed_tensor_in_another_spelling_is_bound_for_the_exercise(grader, 
     ex = grader.grade([path]).exercise(3)
     assert not ex.error and ex.score == ex.max_score, (ex.error, [c.message for c in ex.checks])
     assert any("vinv is bnvar_inv" in note for note in ex.notes)
+
+
+def test_the_students_own_cmp_calls_pair_their_gradient_names_with_the_lectures():
+    code = ("cmp('logprobs', g_lp, logprobs)\ncmp('probs', g_p, probs)\ncmp('h', dhpreact, h)\n"  # the last: a slip
+            "cmp('x', g_twice, counts)\ncmp('y', g_twice, norm_logits)\n"  # one name for two gradients: neither
+            "cmp('W2', g_w, W2)\ncmp('W2 again', g_w2, W2)\n"  # two names for one gradient: neither
+            "cmp('b1', dt=g_b1, t=b1)\n")
+    assert names.cmp_pairs([analyse(code)], {}) == {"g_lp": "dlogprobs", "g_p": "dprobs", "g_b1": "db1"}
+    assert names.cmp_pairs([analyse("cmp('emb', g_e, e)")], {"e": "emb"}) == {"g_e": "demb"}  # a renamed forward tensor
+
+
+def test_exercise_1_under_the_students_own_names_is_graded_through_their_cmp_calls(grader, write):
+    """Every gradient named `g_<name>` and checked with `cmp('<name>', g_<name>, <name>)`: graded as the lecture's."""
+    from grader.exercises import EX1_NAMES
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "solutions" / "ex1_backprop_one_by_one.py").read_text()
+    for name in EX1_NAMES:
+        text = re.sub(rf"\bd{name}\b", f"g_{name}", text)
+    checks = "".join(f"cmp('{name}', g_{name}, {name})\n" for name in EX1_NAMES)
+    ex = grader.grade([write("mine.py", "# Exercise 1\n" + text + checks)], exercise=1).exercise(1)
+    assert ex.score == 26, [(c.name, c.message) for c in ex.checks if not c.passed]
+    assert any(n.startswith("your names for 26 gradients are graded as the lecture's") for n in ex.notes)
+    ex = grader.grade([write("nocmp.py", "# Exercise 1\n" + text)], exercise=1).exercise(1)
+    assert ex.score == 0  # nothing pairs them: not guessed
