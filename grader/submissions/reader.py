@@ -275,6 +275,8 @@ def find_exercises(cells: list[Cell], source: str) -> dict[int, ExerciseCode]:
                  for ex in sorted(found.seen)}
     if 4 in exercises:
         exercises[4].notes[:0] = found.notes4
+    for ex, notes in found.notes.items():
+        exercises[ex].notes[:0] = notes
     return exercises
 
 

@@ -1,13 +1,19 @@
 """Which cells make up which exercise: the exercise headers around a cell first, then what the cell assigns."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from grader.submissions import names as student_names
-from grader.submissions.notebook import EX1_GRADS, GRADED, Cell, Info, analyse, compatible, detect, headers_of
+from grader.submissions.notebook import (EX1_GRADS, GRADED, Cell, Info, _statements, analyse, compatible, detect, headers_of,
+                                         names_read)
 
 EXERCISE_IDS = (1, 2, 3, 4)
 _FRESH_ONLY = ("dlogits", "dhprebn")  # exercise 1 assigns these too; afresh after it, they start exercise 2 (3)
+# exercise 2 (3) in one go: its gradient from its forward input, none of exercise 1's chain in between
+_ONE_GO = {2: ("dlogits", "logits", {"dlogprobs", "dprobs", "dcounts_sum_inv", "dcounts_sum", "dcounts", "dnorm_logits",
+                                     "dlogit_maxes"}),
+           3: ("dhprebn", "dhpreact", {"dbnraw", "dbnvar_inv", "dbnvar", "dbndiff2", "dbndiff", "dbnmeani"})}
 
 
 @dataclass
@@ -20,6 +26,7 @@ class Sections:
     loop: int | None = None  # the training loop cell whose backward block is exercise 4
     seen: set[int] = field(default_factory=set)  # exercises named by a header or found by their code
     notes4: list[str] = field(default_factory=list)
+    notes: dict[int, list[str]] = field(default_factory=dict)  # exercise -> notes on how its cells were found
     aliases: dict[str, str] = field(default_factory=dict)  # the student's forward names -> the lecture's
 
 
@@ -66,6 +73,13 @@ def assign(cells: list[Cell]) -> Sections:
         last_header = i if info.headers else last_header
         context = info.headers[-1][1] if info.headers else info.hint or ex or context
     out = Sections(cells, infos, members, loops[-1] if loops else None, seen, aliases=aliases)
+    for ex, (name, given, chain) in _ONE_GO.items():  # no cell of its own: exercise 1's cell that does it in one go
+        one_go = [i for i in members[1] if ex not in seen and _in_one_go(infos[i], name, given, chain)]
+        if one_go:
+            members[ex].append(one_go[-1])
+            seen.add(ex)
+            out.notes[ex] = [f"no cell of exercise {ex} of its own: {cell_name(cells[one_go[-1]])}'s {name}, "
+                             "computed in one go, is graded as exercise " + f"{ex} too"]
     if len(loops) > 1:
         names = ", ".join(cell_name(cells[i]) for i in loops)
         out.notes4.append(f"the exercise 4 training loop is in {len(loops)} cells ({names}); the last one counts")
@@ -74,6 +88,13 @@ def assign(cells: list[Cell]) -> Sections:
         out.notes4.append(f"exercise 4 gradients assigned outside the training loop ({names}) are ignored")
         members[4] = []
     return out
+
+
+def _in_one_go(info: Info, name: str, given: str, chain: set) -> bool:
+    """The cell assigns `name` afresh from `given`, reading none of the `chain` (exercise 1's steps in between)."""
+    return any(isinstance(st, ast.Assign) and [getattr(t, "id", None) for t in st.targets] == [name]
+               and given in names_read(st.value) and not names_read(st.value) & chain
+               for st in _statements(info.tree)) if info.tree is not None else False
 
 
 def _near(info: Info, aliases: dict[str, str]) -> set[str]:

@@ -315,3 +315,28 @@ def test_neutralise_keeps_line_numbers():
     assert neutralise(source) == "\n\n"
     source = "x = 1\n!pip install torch \\\n  numpy\nfor i in y:\n    %time f(i)\nfiles = !ls\nF.softmax?"
     assert neutralise(source) == "x = 1\n\n\nfor i in y:\n    pass\nfiles = None\n"
+
+
+COMPACT = [  # a student's own compact pipeline: no headers, no exercise 1 chain, exercises 2 and 3 written in one go
+    "logits = h @ W2 + b2\nloss = F.cross_entropy(logits, Yb)",
+    "dlogits = F.softmax(logits, 1)\ndlogits[range(n), Yb] -= 1\ndlogits /= n",
+    "dh = dlogits @ W2.T\ndW2 = h.T @ dlogits\ndb2 = dlogits.sum(0)\ndhpreact = (1 - h**2) * dh",
+    "dbngain = (bnraw * dhpreact).sum(0, keepdim=True)\n"
+    "dhprebn = bngain*bnvar_inv/n * (n*dhpreact - dhpreact.sum(0) - n/(n-1)*bnraw*(dhpreact*bnraw).sum(0))",
+]
+
+
+def test_exercises_2_and_3_done_in_one_go_inside_a_compact_pipeline_are_found(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in COMPACT])
+    nbformat.write(nb, tmp_path / "compact.ipynb")
+    sub = load_submission(tmp_path / "compact.ipynb")
+    assert sorted(sub.exercises) == [1, 2, 3]
+    assert sub.exercises[2].notes == ["no cell of exercise 2 of its own: cell 2's dlogits, computed in one go, "
+                                      "is graded as exercise 2 too"]
+    assert "dhprebn = bngain*bnvar_inv/n" in sub.exercises[3].code and "dlogits" not in sub.exercises[3].code
+    # the lecture's chain: its dlogits comes from dnorm_logits, not in one go; exercise 2 stays not found
+    chain = ["dnorm_logits = counts * dcounts\ndlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)\n"
+             "dlogits = dnorm_logits.clone()\ndlogits += F.one_hot(logits.max(1).indices, num_classes=27) * dlogit_maxes\n"
+             "dh = dlogits @ W2.T"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in chain]), tmp_path / "chain.ipynb")
+    assert sorted(load_submission(tmp_path / "chain.ipynb").exercises) == [1]
