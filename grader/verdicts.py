@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from grader.exercises import EX1_NAMES
 from grader.options import PUBLIC
 from grader.results import CHANGED, ERROR, FAIL, INHERITED, MISSING, OWN, PASS, CheckResult
 
@@ -50,7 +51,11 @@ def _before_assigned(err: dict, code) -> str:
     if not m or not isinstance(err.get("lineno"), int):
         return ""
     later = code.assigned_after(m.group(1), err["lineno"])
-    return f"uses `{m.group(1)}` before your code assigns it ({code.locate(later)}) ({m.group(2)})" if later else ""
+    if later:
+        return f"uses `{m.group(1)}` before your code assigns it ({code.locate(later)}) ({m.group(2)})"
+    if m.group(1)[1:] in EX1_NAMES and m.group(1)[0] == "d":  # e.g. a training loop that reads exercise 1's demb
+        return f"uses `{m.group(1)}`, a gradient your code never computes before this line ({m.group(2)})"
+    return ""
 
 
 GENERIC = {FAIL: "its values are wrong there", ERROR: "your code raised an error or stopped there",

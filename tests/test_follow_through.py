@@ -160,6 +160,12 @@ def test_a_gradient_assigned_again_after_its_cell_raised_counts_as_assigned_last
     assert ex.error.endswith(") (NameError)") and ex.fix_first == []
 
 
+def test_a_gradient_read_but_never_computed_is_named_as_one(grader, write):
+    """A loop that reads demb the code never computes (in a notebook, exercise 1's stale one): said as such."""
+    ex = grade1(grader, ex1_with(write, "demb = dembcat.view(emb.shape)", "pass"))
+    assert "uses `demb`, a gradient your code never computes before this line (NameError)" in ex.error
+
+
 def test_a_gradient_only_updated_after_its_cell_raised_keeps_the_error(grader, tmp_path):
     """`dC += ...` after the raise builds on what the raising cell left (here ones, never zeroed again): dC is wrong,
     and its error stays the raise in its first cell, where follow-through finds its first own statement failing."""
