@@ -10,6 +10,7 @@ or whose job process dies twice, gets a verdict row, and its job process is repl
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 import time
 from multiprocessing.connection import wait
@@ -64,8 +65,8 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
     """
     ctx = multiprocessing.get_context("spawn")
     todo, again, starts = iter(jobs_iter), [], 0
-    pool = [JobProcess(ctx, names_path, options) for _ in range(n)]
-    stopping = False
+    presses = _count_ctrl_c()  # the first Ctrl-C is a flag, read between results: it can land nowhere half-done
+    pool, stopping = [], False
 
     def feed(slot: JobProcess) -> None:
         nonlocal on_drain
@@ -77,7 +78,9 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
             on_drain = None
 
     try:
+        pool.extend(JobProcess(ctx, names_path, options) for _ in range(n))
         while True:
+            stopping = stopping or presses.count > 0
             for slot in pool:
                 if slot.job is None and not stopping:
                     feed(slot)
@@ -90,6 +93,7 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
                 for k, slot in enumerate(pool):
                     if slot.job is None:
                         continue
+                    stopping = stopping or presses.count > 0
                     message, died = _poll(slot)
                     if message is not None and message[0] == "ready":
                         slot.ready, slot.deadline = True, time.monotonic() + seconds
@@ -117,14 +121,33 @@ def run(jobs_iter, n: int, names_path, options, on_result, seconds: float, on_dr
                                                         f"limit of {seconds:g} s for one submission: the grader "
                                                         "stopped it"), None)
             except KeyboardInterrupt:  # Ctrl-C: hand out nothing more; what is running finishes; twice: stop now
-                if stopping:
+                if stopping or presses.count > 1:
                     raise
                 stopping = True
-        if stopping:
+        if stopping or presses.count:
             raise KeyboardInterrupt  # after what was running has finished and been saved, as before
     finally:
+        presses.restore()
         for slot in pool:
             slot.stop(wait_seconds=5.0 if slot.job is None else 0.0)
+
+
+class _count_ctrl_c:
+    """Count SIGINTs in the main thread: the first is only counted, the second raises KeyboardInterrupt (stop now)."""
+
+    def __init__(self) -> None:
+        self.count, self.previous = 0, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum, frame) -> None:
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def _poll(slot: JobProcess):
