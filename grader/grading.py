@@ -255,7 +255,7 @@ class Grader:
     def follow(self, run: "ExerciseRun", written: list, parsed: list) -> tuple[list, list]:
         """Follow-through verdicts (grader/verdicts.py) from both runs of every variant; `parsed`: the code's statements."""
         ex, code = run.ex, run.code
-        writers = {name: statements.writer_lines(parsed, name) for name in ex.graded}
+        writers = {name: statements.writer_lines(parsed, name, code.renamed.get("d" + name)) for name in ex.graded}
         reads = {name: {r[1:] for st in parsed if "d" + name in st.writes for r in st.reads
                         if r.startswith("d") and r[1:] in ex.graded} for name in ex.graded}
         per_variant = []

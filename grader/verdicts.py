@@ -42,19 +42,17 @@ def describe_failure(outcome, code) -> str:
 _ON_LINE = re.compile(r"\bon line (\d+)\b")
 
 
-_UNDEFINED = re.compile(r"^uses `(\w+)`, which the lecture's forward pass does not define \((\w+)\)$")
-
-
 def _before_assigned(err: dict, code) -> str:
-    """'uses `demb` before your code assigns it (cell 12, line 40)': a NameError on a name assigned further down."""
-    m = _UNDEFINED.match(str(err.get("message", "")))
-    if not m or not isinstance(err.get("lineno"), int):
+    """'uses `demb` before your code assigns it (cell 12, line 40)': a NameError on a name (the child's error says
+    which: grader/sandbox/running.py) that the code assigns further down, or a gradient it never computes."""
+    name, kind = err.get("undefined"), err.get("type") or "NameError"
+    if not (isinstance(name, str) and name.isidentifier() and isinstance(err.get("lineno"), int)):
         return ""
-    later = code.assigned_after(m.group(1), err["lineno"])
+    later = code.assigned_after(name, err["lineno"])
     if later:
-        return f"uses `{m.group(1)}` before your code assigns it ({code.locate(later)}) ({m.group(2)})"
-    if m.group(1)[1:] in EX1_NAMES and m.group(1)[0] == "d":  # e.g. a training loop that reads exercise 1's demb
-        return f"uses `{m.group(1)}`, a gradient your code never computes before this line ({m.group(2)})"
+        return f"uses `{name}` before your code assigns it ({code.locate(later)}) ({kind})"
+    if name[:1] == "d" and name[1:] in EX1_NAMES:  # e.g. a training loop that reads exercise 1's demb
+        return f"uses `{name}`, a gradient your code never computes before this line ({kind})"
     return ""
 
 

@@ -20,16 +20,17 @@ def student_error(exc: BaseException, code: str, ns: dict) -> dict:
         if frame.f_code.co_filename == STUDENT_FILE:
             lineno = line
     text = str(exc.msg if isinstance(exc, SyntaxError) and exc.msg else exc).strip().splitlines()  # no "(<file>, line N)"
-    message = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    message, undefined = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "), None
     if isinstance(exc, NameError) and getattr(exc, "name", None) and exc.name not in ns:
         message = f"uses `{exc.name}`, which the lecture's forward pass does not define ({type(exc).__name__})"
+        undefined = str(exc.name)[:200]  # the parent may say more: assigned further down (grader/verdicts.py)
     if isinstance(exc, SystemExit):
         message = f"called exit ({exc.code!r}) before finishing: code after it did not run"
     if isinstance(exc, guards.IntegrityError):
         message = str(exc)
     if _len(message) > wire.META_TEXT:  # bounded here: the run's answer carries it more than once
         message = f"{message[:wire.META_TEXT]}\n[... {_len(message) - wire.META_TEXT:,} more characters cut by the grader]"
-    return {"type": type(exc).__name__[:200], "message": message, "lineno": lineno,
+    return {"type": type(exc).__name__[:200], "message": message, "lineno": lineno, "undefined": undefined,
             "integrity": isinstance(exc, guards.IntegrityError)}
 
 

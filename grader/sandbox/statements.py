@@ -175,12 +175,9 @@ def aliases(statements: list[Statement], names) -> dict:
 
 
 def writer_lines(statements: list[Statement], name: str, key: str | None = None) -> list[int]:
-    """The lines that write d<name> (or `key`), in order: a simple statement's first line, or inside a loop or an
-    `if` the line of each inner statement that writes it (`dC[ix] += demb[k, j]`, not `for k in ...`). An answer
-    under the student's own name (`if 'dL_dC' in globals(): dC = dL_dC`, grader/submissions/names.py): theirs."""
-    own = [_renamed(st.node, "d" + name) for st in statements if key is None and "d" + name in st.writes]
-    if own and all(own):
-        return writer_lines(statements, name, own[-1]) or [st.lineno for st in statements if "d" + name in st.writes]
+    """The lines that write d<name> (or `key`: the student's own name for it, ExerciseCode.renamed), in order: a
+    simple statement's first line, or inside a loop or an `if` the line of each inner statement that writes it
+    (`dC[ix] += demb[k, j]`, not `for k in ...`)."""
     key, lines = key or "d" + name, []
     for st in statements:
         if key not in st.writes:
@@ -257,15 +254,6 @@ def run_as_written(statements: list[Statement], ns: dict, graded, cell_starts: l
                 watch.finish(name, ns)
     changed = {name: [statements[last[name]].lineno, line] for name, line in watch.changed.items()}
     return {"errors": errors, "changed": changed}
-
-
-def _renamed(node: ast.stmt, key: str) -> str | None:
-    """`x` for the grader's `if 'x' in globals(): <key> = x`, else None."""
-    body = node.body[0] if isinstance(node, ast.If) and len(node.body) == 1 else None
-    if isinstance(body, ast.Assign) and isinstance(body.value, ast.Name) and [getattr(t, "id", None) for t in body.targets] == [key] \
-            and isinstance(node.test, ast.Compare) and getattr(node.test.left, "value", None) == body.value.id:
-        return body.value.id
-    return None
 
 
 def lazily(steps):

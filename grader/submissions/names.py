@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 
 from grader.submissions.notebook import (ALL_WRITES, EX1_GRADS, EX4_GRADS, GRADED, LECTURE, Info, _statements, names_read,
                                          parse, writes_of)
@@ -176,8 +177,9 @@ def cmp_pairs(infos: list[Info], aliases: dict[str, str]) -> dict[str, str]:
             mine, forward = args[1].id, aliases.get(args[2].id, args[2].id)
             if "d" + forward in EX1_GRADS + EX4_GRADS and mine != "d" + forward and mine not in ALL_WRITES | LECTURE:
                 pairs.setdefault(mine, set()).add("d" + forward)
-    targets = [next(iter(t)) for t in pairs.values() if len(t) == 1]
-    return {mine: next(iter(t)) for mine, t in pairs.items() if len(t) == 1 and targets.count(next(iter(t))) == 1}
+    single = {mine: next(iter(t)) for mine, t in pairs.items() if len(t) == 1}
+    names_of = Counter(single.values())
+    return {mine: target for mine, target in single.items() if names_of[target] == 1}
 
 
 def _calls(tree: ast.AST | None):
@@ -239,32 +241,32 @@ def given(exercise: int) -> set[str]:
     return _GIVEN_4 if exercise == 4 else _GIVEN_1_3
 
 
-def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str], list[str], list[str], dict[str, str]]:
-    """What an exercise's code needs around it: (lines before it, lines after it, notes, hints per gradient).
+def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str], dict[str, str], list[str], dict[str, str]]:
+    """What an exercise's code needs around it: (lines before it, answers renamed, notes, hints per gradient).
 
-    Before: `yb = Yb` for each of the student's forward names the code reads. After: `dlogits =
-    dlogits_fast` when the code never assigns dlogits but exactly one near name; several near names
-    give a hint ("did you mean ...?") instead.
+    Before: `yb = Yb` for each of the student's forward names the code reads. Renamed: dlogits ->
+    dlogits_fast when the code never assigns dlogits but exactly one near name (or the name its cmp
+    call pairs with it); several near names give a hint ("did you mean ...?") instead.
     """
     try:
         tree = parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep to parse: nothing to adapt
-        return [], [], [], {}
+        return [], {}, [], {}
     done = {w.name for w in writes_of(tree) if w.kind != "placeholder"}
     before = [f"{mine} = {ref}" for mine, ref in sorted(aliases.items())
               if mine in names_read(tree) and ref in given(exercise) and mine not in done]
-    after, notes, hints = [], [], {}
+    renamed, notes, hints = {}, [], {}
     missing = {n for n in GRADED[exercise] if n not in done}
     for target, hits in near_names(done, exercise, aliases).items():
         if target not in missing:
             continue
         if len(hits) == 1:
-            after.append(f"if {hits[0]!r} in globals(): {target} = {hits[0]}")
+            renamed[target] = hits[0]
             notes.append(f"graded `{hits[0]}` as `{target}`")
         else:
             hints[target] = "did you mean " + " or ".join(f"`{h}`" for h in hits) + "?"
             notes.append(f"{target} is never assigned; {hints[target]}")
-    graded_as = [n for n in notes if n.startswith("graded `")]
+    graded_as = [f"graded `{mine}` as `{target}`" for target, mine in renamed.items()]
     if len(graded_as) > 3:  # your own naming throughout: one note
         notes = [n for n in notes if n not in graded_as] + [
             f"your names for {len(graded_as)} gradients are graded as the lecture's (your cmp calls or the names say which): "
@@ -272,4 +274,4 @@ def adapt(code: str, exercise: int, aliases: dict[str, str]) -> tuple[list[str],
     if before:
         notes.append("your names for the lecture's tensors are bound to the grader's: " +
                      ", ".join(line.replace(" = ", " is ") for line in before))
-    return before, after, notes, hints
+    return before, renamed, notes, hints

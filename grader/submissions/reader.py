@@ -40,6 +40,7 @@ class ExerciseCode:
     checkers: tuple[str, ...] = ("cmp",)  # names of the student's cmp-like functions (bind them to a no-op)
     hints: dict[str, str] = field(default_factory=dict)  # gradient -> "did you mean `dlogits_a` or `dlogits_b`?"
     groups: list | None = None  # per line, the cell Jupyter runs it in (Cell.group); None: as line_map's cells
+    renamed: dict[str, str] = field(default_factory=dict)  # d<name> -> the student's own name it is graded from
 
     def locate(self, lineno: int) -> str:
         """'cell 12, line 7' (notebook) or 'line 7' (.py) for line `lineno` of `code`."""
@@ -321,7 +322,8 @@ def adapt(code: ExerciseCode, aliases: dict[str, str]) -> ExerciseCode:
 
     The added lines map to no line of the student's (line 0 in line_map).
     """
-    before, after, notes, hints = student_names.adapt(code.code, code.exercise, aliases)
+    before, renamed, notes, hints = student_names.adapt(code.code, code.exercise, aliases)
+    after = [f"if {mine!r} in globals(): {target} = {mine}" for target, mine in renamed.items()]
     if before or after:
         code.code = "".join(line + "\n" for line in before) + code.code + "".join(line + "\n" for line in after)
         code.line_map = [(None, 0)] * len(before) + code.line_map + [(None, 0)] * len(after)
@@ -329,6 +331,7 @@ def adapt(code: ExerciseCode, aliases: dict[str, str]) -> ExerciseCode:
             code.groups = [None] * len(before) + code.groups + [None] * len(after)
     code.notes += notes
     code.hints.update(hints)
+    code.renamed.update(renamed)
     return code
 
 

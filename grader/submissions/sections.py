@@ -129,17 +129,17 @@ def cell_name(cell: Cell) -> str:
 
 def rewrites(ex: int, cells: list[Cell], infos: dict[int, Info], members: list[int]) -> list[str]:
     """Notes for a graded name assigned afresh in more than one cell (the last one counts)."""
-    notes, groups = [], {}  # the cells a name is written in -> [(name, its note)]
+    notes, groups = [], {}  # the cells a name is written in -> [(name, "dX is written 2 times (where)")]
     for name in GRADED[ex]:
         spots = [(i, w.line) for i in members for w in infos[i].writes if w.name == name and w.kind == "assign"]
         if len({i for i, _ in spots}) > 1:
             where = ", ".join(_where(cells[i], line) for i, line in spots)
             groups.setdefault(tuple(sorted({i for i, _ in spots})), []).append(
-                (name, f"{name} is written {len(spots)} times ({where}); the last one counts"))
+                (name, f"{name} is written {len(spots)} times ({where})"))
     for items in groups.values():  # the exercise written out twice: one note, not one per gradient
-        notes += [text for _, text in items] if len(items) <= 3 else [
-            f"{len(items)} gradients are written more than once, in the same cells: {items[0][1].removesuffix('; the last one counts')}"
-            f", and so for {', '.join(n for n, _ in items[1:4])}, …; the last one counts"]
+        notes += [f"{said}; the last one counts" for _, said in items] if len(items) <= 3 else [
+            f"{len(items)} gradients are written more than once, in the same cells: {items[0][1]}, "
+            f"and so for {', '.join(n for n, _ in items[1:4])}, …; the last one counts"]
     return notes
 
 

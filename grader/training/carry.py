@@ -94,7 +94,7 @@ def fix_first(checks: list, code, runs: list) -> list[str]:
     own += [CheckResult(hit[2], FAIL)] if hit else []
     rows = []
     for c in own:
-        lines = statements.writer_lines(parsed, c.name)
+        lines = statements.writer_lines(parsed, c.name, code.renamed.get("d" + c.name))
         if lines:
             location, quoted = place(code, lines)
             rows.append(dataclasses.replace(c, cause=OWN, location=location, code=quoted))

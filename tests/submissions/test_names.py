@@ -84,3 +84,8 @@ def test_exercise_1_under_the_students_own_names_is_graded_through_their_cmp_cal
     assert any(n.startswith("your names for 26 gradients are graded as the lecture's") for n in ex.notes)
     ex = grader.grade([write("nocmp.py", "# Exercise 1\n" + text)], exercise=1).exercise(1)
     assert ex.score == 0  # nothing pairs them: not guessed
+    wrong = text.replace("g_W2 = h.T @ g_logits", "g_W2 = 2 * h.T @ g_logits")  # a mistake is placed on the student's line
+    assert wrong != text
+    ex = grader.grade([write("wrong.py", "# Exercise 1\n" + wrong + checks)], exercise=1).exercise(1)
+    w2 = next(c for c in ex.checks if c.name == "W2")
+    assert ex.score == 25 and w2.status == "fail" and w2.code == "g_W2 = 2 * h.T @ g_logits", (w2.location, w2.code)
